@@ -1,0 +1,33 @@
+// Package domain holds messagedb's rules, free of any database: stream names
+// and categories, versions and expected versions, consumer-group membership,
+// read options with their defaults and checks, the message types and every
+// error a caller can match.
+//
+// The rules are Message DB 1.3.0's, so that every backend behaves the same:
+// the adapters only store and fetch, and call into this package for every
+// decision.
+//
+// # Streams and categories
+//
+// A stream name is a category, a "-" and an id ("account-123"). The category
+// is everything before the first "-" (Category), including any ":" type
+// ("account:command-123" is in "account:command"). A compound id
+// ("account-123+abc") has a cardinal id ("123", CardinalID) that consumer
+// groups use, so that related streams go to the same member.
+//
+// # Positions and versions
+//
+// Messages in a stream have positions 0, 1, 2... without gaps; a stream's
+// version is the position of its last message, NoStream (-1) when it has
+// none. Every message also has a global position, increasing across all the
+// streams of a namespace from 1, which is what category reads page by.
+// A write may give an ExpectedVersion; when the stream's version differs,
+// nothing is written and the error is a *VersionConflictError.
+//
+// # Consumer groups
+//
+// A category can be read by a group of Size members: member M sees the
+// streams whose abs(Hash64(CardinalID(stream))) % Size is M. Hash64 is Message
+// DB's hash_64 (MD5-based), so a namespace on either backend partitions the
+// same way as Message DB.
+package domain

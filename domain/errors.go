@@ -1,0 +1,109 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error returned by messagedb that a caller may want to
+// act on matches one of these with errors.Is. Errors that carry facts are
+// types (VersionConflictError, MigrationError) that match their sentinel.
+var (
+	// ErrVersionConflict is returned when a write's expected version is not
+	// the stream's version. The error is a *VersionConflictError.
+	ErrVersionConflict = errors.New("messagedb: wrong expected version")
+
+	// ErrNamespaceNotFound is returned when a namespace does not exist.
+	ErrNamespaceNotFound = errors.New("messagedb: namespace not found")
+
+	// ErrNamespaceExists is returned when creating a namespace whose id is
+	// already taken.
+	ErrNamespaceExists = errors.New("messagedb: namespace already exists")
+
+	// ErrInvalidNamespace is returned when a namespace id is not valid (see
+	// ValidateNamespaceID). Invalid ids are refused, never rewritten.
+	ErrInvalidNamespace = errors.New("messagedb: invalid namespace id")
+
+	// ErrStreamNotFound is returned by GetLastStreamMessage when the stream
+	// holds no message (of the requested type). Reads of a stream that does
+	// not exist are not an error: they return no messages, and its version
+	// is NoStream.
+	ErrStreamNotFound = errors.New("messagedb: stream not found")
+
+	// ErrInvalidStreamName is returned when a stream or category name is
+	// empty or malformed, or when a category is given where a stream is
+	// needed (or the reverse).
+	ErrInvalidStreamName = errors.New("messagedb: invalid stream name")
+
+	// ErrInvalidMessage is returned when a message to write is not valid:
+	// empty type, data or metadata that is not JSON, the same id twice in
+	// one batch, an empty batch.
+	ErrInvalidMessage = errors.New("messagedb: invalid message")
+
+	// ErrDuplicateMessageID is returned when a message id is already used by
+	// a message of another stream or another type. Writing a message whose id
+	// is already in the same stream with the same type is not an error: it is
+	// an idempotent retry (see ports.MessageStore.WriteMessage).
+	ErrDuplicateMessageID = errors.New("messagedb: duplicate message id")
+
+	// ErrInvalidOptions is returned when read or write options are not valid.
+	// The finer errors below wrap it, so errors.Is(err, ErrInvalidOptions)
+	// holds for each of them.
+	ErrInvalidOptions = errors.New("messagedb: invalid options")
+
+	// ErrInvalidPosition is returned for a negative read position.
+	ErrInvalidPosition = fmt.Errorf("%w: position", ErrInvalidOptions)
+
+	// ErrInvalidBatchSize is returned for a batch size below -1.
+	ErrInvalidBatchSize = fmt.Errorf("%w: batch size", ErrInvalidOptions)
+
+	// ErrInvalidConsumerGroup is returned when a consumer group's size is
+	// below 1 or its member is not in [0, size).
+	ErrInvalidConsumerGroup = fmt.Errorf("%w: consumer group", ErrInvalidOptions)
+
+	// ErrInvalidCorrelation is returned when a correlation filter is not a
+	// category (it contains a "-").
+	ErrInvalidCorrelation = fmt.Errorf("%w: correlation", ErrInvalidOptions)
+
+	// ErrInvalidExpectedVersion is returned when an expected version is below
+	// NoStream (-1).
+	ErrInvalidExpectedVersion = fmt.Errorf("%w: expected version", ErrInvalidOptions)
+
+	// ErrMigrationFailed is returned when a migration cannot be applied, or
+	// when an applied migration's file has changed since. The error is a
+	// *MigrationError naming the file.
+	ErrMigrationFailed = errors.New("messagedb: migration failed")
+)
+
+// VersionConflictError reports a write whose expected version did not match
+// the stream's version. It matches ErrVersionConflict.
+type VersionConflictError struct {
+	StreamName string
+	Expected   int64
+	Actual     int64 // NoStream (-1) when the stream has no message
+}
+
+func (e *VersionConflictError) Error() string {
+	return fmt.Sprintf("messagedb: wrong expected version: %d (stream: %s, stream version: %d)",
+		e.Expected, e.StreamName, e.Actual)
+}
+
+// Is reports whether target is ErrVersionConflict.
+func (e *VersionConflictError) Is(target error) bool { return target == ErrVersionConflict }
+
+// MigrationError reports a migration that failed or whose file changed after
+// it was applied. It matches ErrMigrationFailed and unwraps to its cause.
+type MigrationError struct {
+	File string // the migration's file name, e.g. "001_message_db.sql"
+	Err  error  // the cause
+}
+
+func (e *MigrationError) Error() string {
+	return fmt.Sprintf("messagedb: migration %s failed: %v", e.File, e.Err)
+}
+
+// Is reports whether target is ErrMigrationFailed.
+func (e *MigrationError) Is(target error) bool { return target == ErrMigrationFailed }
+
+// Unwrap returns the cause.
+func (e *MigrationError) Unwrap() error { return e.Err }

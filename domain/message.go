@@ -1,0 +1,140 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Message is a message as stored: what reads return.
+type Message struct {
+	// ID is unique in a namespace.
+	ID uuid.UUID `json:"id"`
+	// StreamName is the stream the message was written to.
+	StreamName string `json:"streamName"`
+	// Type is the message's type, e.g. "Deposited".
+	Type string `json:"type"`
+	// Position is the message's position in its stream: 0, 1, 2... without gaps.
+	Position int64 `json:"position"`
+	// GlobalPosition is the message's position in its namespace: increasing
+	// across all streams, starting at 1.
+	GlobalPosition int64 `json:"globalPosition"`
+	// Data is the message's JSON body.
+	Data json.RawMessage `json:"data"`
+	// Metadata is the message's JSON metadata, nil when it has none.
+	Metadata json.RawMessage `json:"metadata"`
+	// Time is when the message was written, in UTC.
+	Time time.Time `json:"time"`
+}
+
+// CorrelationStreamName returns the metadata's correlationStreamName, the
+// field that category reads filter on, or "" when there is none.
+func (m Message) CorrelationStreamName() string {
+	return CorrelationStreamName(m.Metadata)
+}
+
+// CorrelationStreamName returns the correlationStreamName field of JSON
+// metadata, or "" when it is absent, not a string, or metadata is not an
+// object.
+func CorrelationStreamName(metadata json.RawMessage) string {
+	if len(metadata) == 0 {
+		return ""
+	}
+	var m struct {
+		CorrelationStreamName *string `json:"correlationStreamName"`
+	}
+	if json.Unmarshal(metadata, &m) != nil || m.CorrelationStreamName == nil {
+		return ""
+	}
+	return *m.CorrelationStreamName
+}
+
+// NewMessage is a message to write.
+type NewMessage struct {
+	// ID identifies the message; the zero UUID means "generate one" (a UUIDv7,
+	// whose time order keeps the id index compact). Writing the same ID to
+	// the same stream with the same type again is an idempotent retry.
+	ID uuid.UUID
+	// Type is required.
+	Type string
+	// Data is the JSON body; empty means {}.
+	Data json.RawMessage
+	// Metadata is optional JSON metadata; empty means none.
+	Metadata json.RawMessage
+}
+
+// Prepare validates the message and returns it ready to store: an id
+// generated when absent, data and metadata compacted, empty data as {}.
+// The error matches ErrInvalidMessage.
+func (m NewMessage) Prepare() (NewMessage, error) {
+	if m.Type == "" {
+		return m, fmt.Errorf("%w: empty type", ErrInvalidMessage)
+	}
+	if err := validateName(m.Type); err != nil {
+		return m, fmt.Errorf("%w: type: %w", ErrInvalidMessage, err)
+	}
+	if m.ID == uuid.Nil {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return m, fmt.Errorf("messagedb: generate message id: %w", err)
+		}
+		m.ID = id
+	}
+	var err error
+	if len(bytes.TrimSpace(m.Data)) == 0 {
+		m.Data = json.RawMessage("{}")
+	} else if m.Data, err = compactJSON(m.Data); err != nil {
+		return m, fmt.Errorf("%w: data is not JSON: %w", ErrInvalidMessage, err)
+	}
+	if len(bytes.TrimSpace(m.Metadata)) == 0 {
+		m.Metadata = nil
+	} else if m.Metadata, err = compactJSON(m.Metadata); err != nil {
+		return m, fmt.Errorf("%w: metadata is not JSON: %w", ErrInvalidMessage, err)
+	}
+	return m, nil
+}
+
+// PrepareBatch prepares the messages of one write: at least one, no id twice.
+func PrepareBatch(msgs []NewMessage) ([]NewMessage, error) {
+	if len(msgs) == 0 {
+		return nil, fmt.Errorf("%w: no messages", ErrInvalidMessage)
+	}
+	out := make([]NewMessage, len(msgs))
+	seen := make(map[uuid.UUID]struct{}, len(msgs))
+	for i, m := range msgs {
+		p, err := m.Prepare()
+		if err != nil {
+			return nil, fmt.Errorf("message %d: %w", i, err)
+		}
+		if _, dup := seen[p.ID]; dup {
+			return nil, fmt.Errorf("%w: message %d: id %s given twice", ErrInvalidMessage, i, p.ID)
+		}
+		seen[p.ID] = struct{}{}
+		out[i] = p
+	}
+	return out, nil
+}
+
+// compactJSON checks that b is one JSON value, with no NUL character
+// (PostgreSQL's jsonb refuses \u0000), and returns it without insignificant
+// white space.
+func compactJSON(b []byte) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(b))
+	if err := json.Compact(&buf, b); err != nil {
+		return nil, err
+	}
+	if bytes.Contains(buf.Bytes(), []byte(`\u0000`)) {
+		return nil, fmt.Errorf("contains \\u0000")
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteResult is where a written message was stored.
+type WriteResult struct {
+	Position       int64 `json:"position"`
+	GlobalPosition int64 `json:"globalPosition"`
+}

@@ -1,0 +1,141 @@
+// Package ports declares what messagedb needs from a storage backend: a
+// registry of namespaces and, for each namespace, a message store with
+// Message DB's operations. The adapters in messagedb/adapters implement them;
+// the contracttest package is the executable form of the contracts written
+// here.
+//
+// Every method is safe for concurrent use by many goroutines. Every method
+// that takes options validates them and its names before touching storage:
+// bad input returns an error matching a domain sentinel and writes nothing.
+package ports
+
+import (
+	"context"
+
+	"github.com/messagedb-go/messagedb/domain"
+)
+
+// MessageStore is the message store of one namespace.
+type MessageStore interface {
+	// WriteMessage appends msg to the stream at the stream's version + 1 and
+	// returns its position and global position.
+	//
+	// When expected is not domain.AnyVersion and differs from the stream's
+	// version, nothing is written and the error is a
+	// *domain.VersionConflictError (matching domain.ErrVersionConflict).
+	//
+	// If msg.ID is already stored in the same stream with the same type, the
+	// write is an idempotent retry: nothing is written, no version check is
+	// made, and the first write's result is returned. The same id in another
+	// stream or with another type matches domain.ErrDuplicateMessageID.
+	//
+	// A name that is not a stream name (see domain.ValidateStreamName)
+	// matches domain.ErrInvalidStreamName; an invalid message
+	// domain.ErrInvalidMessage; an invalid expected version
+	// domain.ErrInvalidExpectedVersion.
+	WriteMessage(ctx context.Context, streamName string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error)
+
+	// WriteMessages appends msgs to one stream, all or nothing, at
+	// consecutive positions, and returns one result per message. expected is
+	// checked against the stream's version before the first message.
+	//
+	// If every id is already stored in this stream with the same types, the
+	// call is an idempotent retry and returns the stored results. If only
+	// some are, or one is stored elsewhere, nothing is written and the error
+	// matches domain.ErrDuplicateMessageID. An empty batch, or an id given
+	// twice, matches domain.ErrInvalidMessage.
+	WriteMessages(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error)
+
+	// GetStreamMessages returns the stream's messages from opts.Position
+	// (inclusive) in position order, at most opts.Limit() of them. A stream
+	// that does not exist has no messages (no error). A category name
+	// matches domain.ErrInvalidStreamName.
+	GetStreamMessages(ctx context.Context, streamName string, opts domain.GetOpts) ([]domain.Message, error)
+
+	// GetCategoryMessages returns the messages of every stream in the
+	// category from global position opts.StartPosition() (inclusive) in
+	// global position order, at most opts.Limit() of them, filtered by
+	// correlation and consumer group. A name with a "-" matches
+	// domain.ErrInvalidStreamName.
+	//
+	// A reader that pages by global position never misses a message that
+	// commits later with a lower global position than one it has read:
+	// writes to one category are serialised from drawing their global
+	// position to commit.
+	GetCategoryMessages(ctx context.Context, category string, opts domain.CategoryOpts) ([]domain.Message, error)
+
+	// GetLastStreamMessage returns the message with the highest position in
+	// the stream, or of those of messageType when it is not empty. When there
+	// is none the error matches domain.ErrStreamNotFound.
+	GetLastStreamMessage(ctx context.Context, streamName string, messageType string) (domain.Message, error)
+
+	// GetStreamVersion returns the position of the stream's last message, or
+	// domain.NoStream (-1) when it has none.
+	GetStreamVersion(ctx context.Context, streamName string) (int64, error)
+
+	// GetAllMessages returns the messages of every stream of the namespace
+	// from global position opts.StartPosition() (inclusive) in global
+	// position order, at most opts.Limit() of them. Only Position and
+	// BatchSize of opts are used; others must be zero. It serves export,
+	// copy and summaries.
+	GetAllMessages(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error)
+}
+
+// Importer is a MessageStore that can take messages as they are, keeping
+// their ids, positions, global positions and times: it is how a namespace is
+// copied to another backend.
+type Importer interface {
+	// ImportMessages stores msgs, in global position order, into an empty
+	// or partially imported namespace. Each message's position must be its
+	// stream's version + 1 and its global position above every global
+	// position stored; otherwise nothing is written and the error matches
+	// domain.ErrVersionConflict or domain.ErrInvalidMessage. All or nothing.
+	ImportMessages(ctx context.Context, msgs []domain.Message) error
+}
+
+// Watcher is a MessageStore that can wake readers of a category when a
+// message is written to it, so that they need not wait out a poll interval.
+type Watcher interface {
+	// WatchCategory returns a channel that receives a value (coalesced: at
+	// most one pending) after messages written to the category have
+	// committed. The channel is closed when ctx is done. A wake-up is a hint:
+	// readers still poll, because a notification can be lost (a dropped
+	// connection) and writes from other processes may not notify.
+	WatchCategory(ctx context.Context, category string) (<-chan struct{}, error)
+}
+
+// NamespaceRegistry creates, finds and deletes namespaces, and hands out the
+// message store of each.
+type NamespaceRegistry interface {
+	// CreateNamespace creates an empty namespace. An id that is taken
+	// matches domain.ErrNamespaceExists; an invalid id (see
+	// domain.ValidateNamespaceID) domain.ErrInvalidNamespace. It is all or
+	// nothing: on error no trace of the namespace is left.
+	CreateNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error)
+
+	// DeleteNamespace deletes the namespace and every message in it. A
+	// namespace that does not exist matches domain.ErrNamespaceNotFound.
+	// Message stores handed out for it fail afterwards; a namespace created
+	// again with the same id starts empty, positions from the start.
+	DeleteNamespace(ctx context.Context, id string) error
+
+	// GetNamespace returns the namespace, or an error matching
+	// domain.ErrNamespaceNotFound.
+	GetNamespace(ctx context.Context, id string) (domain.Namespace, error)
+
+	// ListNamespaces returns every namespace, ordered by id.
+	ListNamespaces(ctx context.Context) ([]domain.Namespace, error)
+
+	// MessageStore returns the message store of the namespace, or an error
+	// matching domain.ErrNamespaceNotFound. The store stays valid until the
+	// namespace is deleted or the registry closed.
+	MessageStore(ctx context.Context, namespaceID string) (MessageStore, error)
+}
+
+// Store is a backend: a namespace registry that owns its connections.
+type Store interface {
+	NamespaceRegistry
+	// Close releases what the store opened. Message stores handed out fail
+	// afterwards.
+	Close() error
+}
