@@ -1,0 +1,46 @@
+package domain_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/messagedb-go/messagedb/domain"
+)
+
+func TestValidateNamespaceID(t *testing.T) {
+	for _, id := range []string{"a", "default", "a_b", "tenant_42", strings.Repeat("x", domain.MaxNamespaceIDLength)} {
+		if err := domain.ValidateNamespaceID(id); err != nil {
+			t.Errorf("ValidateNamespaceID(%q) = %v", id, err)
+		}
+	}
+	// a-b must be refused rather than mapped onto a_b: two ids never share a
+	// schema or a file.
+	for _, id := range []string{"", "a-b", "A", "Tenant", "1a", "_a", "a b", "a.b", "../x", "a/b", "é",
+		strings.Repeat("x", domain.MaxNamespaceIDLength+1), "a\x00"} {
+		if err := domain.ValidateNamespaceID(id); !errors.Is(err, domain.ErrInvalidNamespace) {
+			t.Errorf("ValidateNamespaceID(%q) = %v, want ErrInvalidNamespace", id, err)
+		}
+	}
+}
+
+func TestErrorsMatchTheirSentinels(t *testing.T) {
+	var err error = &domain.VersionConflictError{StreamName: "a-1", Expected: 1, Actual: 2}
+	if !errors.Is(err, domain.ErrVersionConflict) || errors.Is(err, domain.ErrMigrationFailed) {
+		t.Error("VersionConflictError must match ErrVersionConflict only")
+	}
+	cause := errors.New("syntax error")
+	err = &domain.MigrationError{File: "001_x.sql", Err: cause}
+	if !errors.Is(err, domain.ErrMigrationFailed) || !errors.Is(err, cause) {
+		t.Error("MigrationError must match ErrMigrationFailed and unwrap to its cause")
+	}
+	if !strings.Contains(err.Error(), "001_x.sql") {
+		t.Errorf("MigrationError does not name its file: %v", err)
+	}
+	for _, e := range []error{domain.ErrInvalidPosition, domain.ErrInvalidBatchSize, domain.ErrInvalidConsumerGroup,
+		domain.ErrInvalidCorrelation, domain.ErrInvalidExpectedVersion} {
+		if !errors.Is(e, domain.ErrInvalidOptions) {
+			t.Errorf("%v does not match ErrInvalidOptions", e)
+		}
+	}
+}
