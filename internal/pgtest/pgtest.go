@@ -1,0 +1,419 @@
+// Package pgtest gives tests a real PostgreSQL server.
+//
+// Tests call [URL] to get a connection URL for a server, or (better)
+// [NewDatabase] to get a fresh, uniquely named database in that server which
+// is dropped when the test ends, so test packages and tests do not interfere.
+//
+// Where the server comes from:
+//
+//  1. If MESSAGEDB_TEST_POSTGRES_URL is set, that URL is used as is (any URL
+//     or keyword/value DSN that pgx accepts). NewDatabase needs the role in it
+//     to be allowed to CREATE DATABASE.
+//  2. Otherwise a throwaway cluster is created with initdb and started once
+//     per test binary, in its own temporary directory, listening only on a
+//     Unix socket in that directory (so parallel test binaries never clash).
+//     Its URL has the form
+//     postgres://postgres@/postgres?host=/tmp/pgtest-123&sslmode=disable.
+//     fsync stays on, so benchmarks measure real commit costs.
+//  3. If no server binaries are found (pg_config --bindir,
+//     /usr/lib/postgresql/*/bin, then initdb on PATH), the test is skipped,
+//     unless MESSAGEDB_REQUIRE_POSTGRES=1, in which case it fails. Install
+//     them with e.g. "apt-get install postgresql" (or postgresql-15).
+//
+// PostgreSQL refuses to run as root. When the test binary runs as root, the
+// cluster runs as the "postgres" user if it exists, otherwise as "nobody".
+//
+// Packages that use pgtest should stop the cluster after their tests:
+//
+//	func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+//
+// The server also receives SIGTERM if the test binary dies, but then its
+// temporary directory is left behind.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Environment variables read by this package.
+const (
+	// EnvURL names an existing server to use instead of a throwaway cluster.
+	EnvURL = "MESSAGEDB_TEST_POSTGRES_URL"
+	// EnvRequire, when "1", turns a missing PostgreSQL into a test failure
+	// instead of a skip (for CI).
+	EnvRequire = "MESSAGEDB_REQUIRE_POSTGRES"
+)
+
+const installHint = `PostgreSQL server binaries (initdb, postgres) not found ` +
+	`(looked at pg_config --bindir, /usr/lib/postgresql/*/bin, PATH); ` +
+	`install them with "apt-get install postgresql" (or postgresql-15), ` +
+	`or set ` + EnvURL + ` to an existing server`
+
+// errNotFound means no server binaries were found.
+var errNotFound = errors.New(installHint)
+
+// cluster is a running throwaway server.
+type cluster struct {
+	dir    string // temp dir: data/, the socket, postgres.log
+	url    string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has been waited for
+}
+
+var (
+	mu      sync.Mutex
+	current *cluster
+	// startErr remembers a failed start so later tests fail fast the same
+	// way instead of retrying; cleared by Stop.
+	startErr error
+)
+
+// URL returns a PostgreSQL connection URL for tests: the value of
+// MESSAGEDB_TEST_POSTGRES_URL if set, otherwise the URL of a throwaway
+// cluster started on first use. It skips t (or fails it, if
+// MESSAGEDB_REQUIRE_POSTGRES=1) when no PostgreSQL binaries are installed.
+func URL(t testing.TB) string {
+	t.Helper()
+	if u := os.Getenv(EnvURL); u != "" {
+		return u
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if current == nil && startErr == nil {
+		current, startErr = start()
+	}
+	if startErr != nil {
+		if errors.Is(startErr, errNotFound) && os.Getenv(EnvRequire) != "1" {
+			t.Skip("pgtest: " + installHint + " (set " + EnvRequire + "=1 to fail instead of skipping)")
+		}
+		t.Fatalf("pgtest: %v", startErr)
+	}
+	return current.url
+}
+
+// NewDatabase creates a fresh, uniquely named database in the server from
+// URL(t), drops it (WITH (FORCE)) when t finishes, and returns its URL.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	base := URL(t)
+	name := dbName(t.Name())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("pgtest: connect to %s: %v", base, err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("pgtest: create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("pgtest: drop database %s: connect: %v", name, err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Errorf("pgtest: drop database %s: %v", name, err)
+		}
+	})
+
+	u, err := withDatabase(base, name)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return u
+}
+
+// Stop stops the throwaway cluster, if one was started, and removes its
+// directory. It is safe to call at any time and more than once; a later URL
+// call starts a new cluster.
+func Stop() {
+	mu.Lock()
+	defer mu.Unlock()
+	c := current
+	current, startErr = nil, nil
+	if c != nil {
+		c.stop()
+	}
+}
+
+// Main runs m, stops the throwaway cluster and returns the exit code:
+//
+//	func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func Main(m *testing.M) int {
+	code := m.Run()
+	Stop()
+	return code
+}
+
+// dbName returns a unique database name that mentions the test name.
+func dbName(testName string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(testName) {
+		if b.Len() >= 32 {
+			break
+		}
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:]) // never fails
+	return "pgtest_" + b.String() + "_" + hex.EncodeToString(rnd[:])
+}
+
+// withDatabase returns connection string s with its database set to name.
+func withDatabase(s, name string) (string, error) {
+	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
+		u, err := url.Parse(s)
+		if err != nil {
+			return "", fmt.Errorf("parse %s: %w", EnvURL, err)
+		}
+		u.Path = "/" + name
+		u.RawPath = ""
+		q := u.Query()
+		if q.Has("dbname") {
+			q.Set("dbname", name)
+			u.RawQuery = q.Encode()
+		}
+		return u.String(), nil
+	}
+	// keyword/value form: a later keyword overrides an earlier one.
+	return s + " dbname=" + name, nil
+}
+
+// findBinDir returns the directory holding initdb and postgres.
+func findBinDir() (string, error) {
+	has := func(dir string) bool {
+		for _, f := range []string{"initdb", "postgres"} {
+			if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.IsDir() {
+				return false
+			}
+		}
+		return true
+	}
+	if pgConfig, err := exec.LookPath("pg_config"); err == nil {
+		if out, err := exec.Command(pgConfig, "--bindir").Output(); err == nil {
+			if dir := strings.TrimSpace(string(out)); dir != "" && has(dir) {
+				return dir, nil
+			}
+		}
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	version := func(dir string) float64 {
+		v, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(dir)), 64)
+		return v
+	}
+	sort.SliceStable(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
+	for _, dir := range dirs {
+		if has(dir) {
+			return dir, nil
+		}
+	}
+	if initdb, err := exec.LookPath("initdb"); err == nil {
+		if target, err := filepath.EvalSymlinks(initdb); err == nil && has(filepath.Dir(target)) {
+			return filepath.Dir(target), nil
+		}
+		if has(filepath.Dir(initdb)) {
+			return filepath.Dir(initdb), nil
+		}
+	}
+	return "", errNotFound
+}
+
+// runAs returns the credential to run the server with: nil (the current
+// user) unless we are root, since PostgreSQL refuses to run as root.
+func runAs() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		u, err = user.Lookup("nobody")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("running as root and found neither user postgres nor nobody to run the server as: %w", err)
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("user %s: %w", u.Username, err)
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// tempBase returns the directory to create the cluster directory in. The
+// Unix socket path must fit in sockaddr_un (about 107 bytes), and when the
+// server runs as another user every ancestor must be searchable by it.
+func tempBase(cred *syscall.Credential) string {
+	base := os.TempDir()
+	if len(base) > 60 {
+		return "/tmp"
+	}
+	if cred != nil {
+		for d := base; ; d = filepath.Dir(d) {
+			fi, err := os.Stat(d)
+			if err != nil || fi.Mode().Perm()&0o001 == 0 {
+				return "/tmp"
+			}
+			if d == filepath.Dir(d) {
+				break
+			}
+		}
+	}
+	return base
+}
+
+func sysProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGTERM}
+}
+
+// start creates and starts a throwaway cluster.
+func start() (_ *cluster, err error) {
+	bin, err := findBinDir()
+	if err != nil {
+		return nil, err
+	}
+	cred, err := runAs()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(tempBase(cred), "pgtest-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	if cred != nil {
+		err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, int(cred.Uid), int(cred.Gid))
+		})
+		if err != nil {
+			return nil, fmt.Errorf("chown %s: %w", dir, err)
+		}
+	}
+	data := filepath.Join(dir, "data")
+
+	initdb := exec.Command(filepath.Join(bin, "initdb"),
+		"-D", data, "--auth=trust", "--username=postgres",
+		"--encoding=UTF8", "--no-locale", "--no-sync")
+	initdb.Dir = dir
+	initdb.SysProcAttr = sysProcAttr(cred)
+	if out, err := initdb.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%s: %v\n%s", initdb, err, out)
+	}
+
+	logPath := filepath.Join(dir, "postgres.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child has its own copy
+	cmd := exec.Command(filepath.Join(bin, "postgres"),
+		"-D", data,
+		"-k", dir,
+		"-c", "listen_addresses=",
+		"-c", "fsync=on",
+		"-c", "max_connections=200",
+		"-c", "shared_buffers=128MB")
+	cmd.Dir = dir
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.SysProcAttr = sysProcAttr(cred)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
+	c := &cluster{
+		dir:    dir,
+		url:    "postgres://postgres@/postgres?" + url.Values{"host": {dir}, "sslmode": {"disable"}}.Encode(),
+		cmd:    cmd,
+		exited: make(chan struct{}),
+	}
+	go func() { _ = cmd.Wait(); close(c.exited) }()
+
+	if err := c.waitReady(30 * time.Second); err != nil {
+		c.stop() // also removes dir; read the log first
+		return nil, err
+	}
+	return c, nil
+}
+
+// waitReady polls until a connection succeeds.
+func (c *cluster) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		select {
+		case <-c.exited:
+			return fmt.Errorf("postgres exited during startup (%v); log:\n%s", c.cmd.ProcessState, c.log())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		conn, err := pgx.Connect(ctx, c.url)
+		if err == nil {
+			err = conn.Ping(ctx)
+			conn.Close(context.Background())
+		}
+		cancel()
+		if err == nil {
+			return nil
+		}
+		lastErr = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("postgres not ready after %v: %v; log:\n%s", timeout, lastErr, c.log())
+}
+
+func (c *cluster) log() string {
+	b, err := os.ReadFile(filepath.Join(c.dir, "postgres.log"))
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// stop shuts the server down (fast shutdown, then SIGKILL after 10s) and
+// removes its directory.
+func (c *cluster) stop() {
+	_ = c.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-c.exited:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+	}
+	_ = os.RemoveAll(c.dir)
+}
