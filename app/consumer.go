@@ -1,0 +1,427 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/ports"
+)
+
+// Consumer defaults.
+const (
+	// DefaultPollInterval is how long an idle consumer waits before reading
+	// again when no wake-up arrives.
+	DefaultPollInterval = 100 * time.Millisecond
+	// DefaultPositionUpdateInterval is how many handled messages a consumer
+	// lets pass between two writes of its position.
+	DefaultPositionUpdateInterval = 100
+	// DefaultMinBackoff and DefaultMaxBackoff bound RetryOnError's waits.
+	DefaultMinBackoff = 100 * time.Millisecond
+	DefaultMaxBackoff = 10 * time.Second
+	// PositionMessageType is the type of the messages a consumer writes to
+	// its position stream, as Eventide does.
+	PositionMessageType = "Recorded"
+)
+
+// Handler handles one message. An error is dealt with according to the
+// consumer's ErrorPolicy. Delivery is at least once (see Consumer), so a
+// handler should be idempotent: a message can be handed to it again after a
+// crash.
+type Handler func(ctx context.Context, msg domain.Message) error
+
+// ErrorPolicy says what a consumer does when its handler returns an error:
+// StopOnError (the default) or RetryOnError.
+type ErrorPolicy interface {
+	errorPolicy()
+}
+
+// StopOnError stops the consumer at the first handler error: Run stores the
+// position of the last message handled (never the failing one's) and returns
+// a *HandlerError wrapping the handler's error. A restarted consumer starts
+// with the failing message.
+type StopOnError struct{}
+
+// RetryOnError hands a failing message to the handler again, waiting
+// MinBackoff (default DefaultMinBackoff) after the first failure and twice as
+// long after each next one, up to MaxBackoff (default DefaultMaxBackoff).
+// After MaxAttempts failed attempts (0: no limit) the consumer stops as with
+// StopOnError. Messages after the failing one wait: order is kept.
+type RetryOnError struct {
+	MinBackoff  time.Duration
+	MaxBackoff  time.Duration
+	MaxAttempts int
+}
+
+func (StopOnError) errorPolicy()  {}
+func (RetryOnError) errorPolicy() {}
+
+// HandlerError is what Run returns when the handler failed and the policy
+// gave up. It unwraps to the handler's error, so errors.Is and errors.As see
+// through it.
+type HandlerError struct {
+	ConsumerID string
+	Message    domain.Message // the message that failed
+	Attempts   int            // how many times it was handed to the handler
+	Err        error          // the handler's last error
+}
+
+func (e *HandlerError) Error() string {
+	return fmt.Sprintf("messagedb: consumer %s: handle %s message at global position %d (stream %s, %d attempt(s)): %v",
+		e.ConsumerID, e.Message.Type, e.Message.GlobalPosition, e.Message.StreamName, e.Attempts, e.Err)
+}
+
+// Unwrap returns the handler's error.
+func (e *HandlerError) Unwrap() error { return e.Err }
+
+// ConsumerOptions configure a consumer. Only ID is required; the zero value
+// of every other field means its default.
+type ConsumerOptions struct {
+	// ID identifies the consumer: its position is stored in a stream named
+	// after the category and the id (see PositionStreamName). It must be
+	// stable across restarts, and distinct for each member of a group.
+	ID string
+	// Position is the global position to start from when the consumer has
+	// no stored position; default domain.FirstGlobalPosition (1).
+	Position int64
+	// BatchSize is how many messages one read fetches; default
+	// domain.DefaultBatchSize (1000).
+	BatchSize int64
+	// Group makes the consumer one member of a consumer group: it handles
+	// only the streams whose cardinal id hashes to Group.Member.
+	Group *domain.ConsumerGroup
+	// Correlation keeps only messages whose metadata's
+	// correlationStreamName is in this category.
+	Correlation string
+	// PollInterval is how long the consumer waits, once it has caught up,
+	// before reading again; default DefaultPollInterval. A write that wakes
+	// it (see Consumer) ends the wait early.
+	PollInterval time.Duration
+	// PositionUpdateInterval is how many messages the consumer handles
+	// between two writes of its position; default
+	// DefaultPositionUpdateInterval. It bounds how many messages are handed
+	// again after a crash.
+	PositionUpdateInterval int
+	// OnError is the policy for handler errors; nil means StopOnError.
+	OnError ErrorPolicy
+	// OnCaughtUp, when set, is called with the global position read up to
+	// (before any message is read: the stored position, or Position-1) when
+	// the consumer has caught up with the
+	// head of the category: at the first read that returns fewer than
+	// BatchSize messages, then again each time it catches up after handling
+	// more. It runs on the consumer's goroutine and should return quickly.
+	OnCaughtUp func(globalPosition int64)
+}
+
+// Consumer reads a category in global position order and hands each message
+// to a handler, storing its position as it goes so that it resumes where it
+// stopped.
+//
+// # Position
+//
+// The position (the global position of the last message handled) is written
+// as a "Recorded" message with data {"position": N} to the consumer's
+// position stream (see PositionStreamName), every PositionUpdateInterval
+// messages and when Run returns. On start the consumer reads the last one and
+// resumes at N+1.
+//
+// # Delivery
+//
+// Delivery is at least once. A consumer that stops cleanly (its context is
+// cancelled, or the handler fails under StopOnError) stores its position on
+// the way out: restarted, it neither loses nor repeats a message. After a
+// crash, the messages handled since the last stored position — up to
+// PositionUpdateInterval of them — are handed again.
+//
+// # Wake-ups
+//
+// When the namespace's store implements ports.Watcher (both bundled backends
+// do), an idle consumer is woken as soon as a message is written to its
+// category instead of waiting out the poll interval: on PostgreSQL through
+// LISTEN/NOTIFY, on SQLite by writes through the same store in the same
+// process. Polling remains the fallback for what a wake-up cannot see.
+type Consumer struct {
+	ns             *Namespace
+	category       string
+	handler        Handler
+	opts           ConsumerOptions
+	positionStream string
+	running        atomic.Bool
+}
+
+// PositionStreamName returns the stream a consumer stores its position in,
+// named as Eventide does: "account" gives "account:position-ID", and a
+// category that already has a type, "account:command", gives
+// "account:command+position-ID".
+func PositionStreamName(category, consumerID string) string {
+	if strings.Contains(category, ":") {
+		return category + "+position-" + consumerID
+	}
+	return category + ":position-" + consumerID
+}
+
+// NewConsumer returns a consumer of the namespace's category. It checks the
+// category and options (errors match ErrInvalidConsumer) but touches no
+// storage: Run does.
+func (n *Namespace) NewConsumer(category string, h Handler, opts ConsumerOptions) (*Consumer, error) {
+	if err := domain.ValidateCategory(category); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConsumer, err)
+	}
+	if h == nil {
+		return nil, fmt.Errorf("%w: nil handler", ErrInvalidConsumer)
+	}
+	if opts.ID == "" {
+		return nil, fmt.Errorf("%w: empty id", ErrInvalidConsumer)
+	}
+	stream := PositionStreamName(category, opts.ID)
+	if err := domain.ValidateStreamName(stream); err != nil {
+		return nil, fmt.Errorf("%w: id %q: %w", ErrInvalidConsumer, opts.ID, err)
+	}
+	switch {
+	case opts.Position < 0:
+		return nil, fmt.Errorf("%w: position %d", ErrInvalidConsumer, opts.Position)
+	case opts.BatchSize < 0:
+		return nil, fmt.Errorf("%w: batch size %d", ErrInvalidConsumer, opts.BatchSize)
+	case opts.PollInterval < 0:
+		return nil, fmt.Errorf("%w: poll interval %s", ErrInvalidConsumer, opts.PollInterval)
+	case opts.PositionUpdateInterval < 0:
+		return nil, fmt.Errorf("%w: position update interval %d", ErrInvalidConsumer, opts.PositionUpdateInterval)
+	}
+	if opts.Position == 0 {
+		opts.Position = domain.FirstGlobalPosition
+	}
+	if opts.BatchSize == 0 {
+		opts.BatchSize = domain.DefaultBatchSize
+	}
+	if opts.PollInterval == 0 {
+		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.PositionUpdateInterval == 0 {
+		opts.PositionUpdateInterval = DefaultPositionUpdateInterval
+	}
+	switch p := opts.OnError.(type) {
+	case nil:
+		opts.OnError = StopOnError{}
+	case StopOnError:
+	case RetryOnError:
+		if p.MinBackoff < 0 || p.MaxBackoff < 0 || p.MaxAttempts < 0 {
+			return nil, fmt.Errorf("%w: negative RetryOnError field", ErrInvalidConsumer)
+		}
+		if p.MinBackoff == 0 {
+			p.MinBackoff = DefaultMinBackoff
+		}
+		if p.MaxBackoff == 0 {
+			p.MaxBackoff = max(DefaultMaxBackoff, p.MinBackoff)
+		}
+		if p.MaxBackoff < p.MinBackoff {
+			return nil, fmt.Errorf("%w: RetryOnError.MaxBackoff %s below MinBackoff %s", ErrInvalidConsumer, p.MaxBackoff, p.MinBackoff)
+		}
+		opts.OnError = p
+	default:
+		return nil, fmt.Errorf("%w: unknown error policy %T", ErrInvalidConsumer, p)
+	}
+	if err := (domain.CategoryOpts{Correlation: opts.Correlation, ConsumerGroup: opts.Group}).Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConsumer, err)
+	}
+	if opts.Group != nil {
+		g := *opts.Group // the caller may reuse its value
+		opts.Group = &g
+	}
+	return &Consumer{ns: n, category: category, handler: h, opts: opts, positionStream: stream}, nil
+}
+
+// PositionStream returns the name of the stream the consumer stores its
+// position in.
+func (c *Consumer) PositionStream() string { return c.positionStream }
+
+// Position returns the stored position: the global position of the last
+// message handled when it was last stored, or 0 when none is stored.
+func (c *Consumer) Position(ctx context.Context) (int64, error) {
+	msg, err := c.ns.Last(ctx, c.positionStream, PositionMessageType)
+	if errors.Is(err, domain.ErrStreamNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("consumer %s: read position: %w", c.opts.ID, err)
+	}
+	var p struct {
+		Position *int64 `json:"position"`
+	}
+	if err := json.Unmarshal(msg.Data, &p); err != nil || p.Position == nil {
+		return 0, fmt.Errorf("consumer %s: position message at %s/%d has no position: %s",
+			c.opts.ID, c.positionStream, msg.Position, msg.Data)
+	}
+	return *p.Position, nil
+}
+
+// Run consumes until ctx is cancelled or the handler fails for good. It
+// resumes after the stored position (or at Options.Position when none is
+// stored), hands messages to the handler one at a time in global position
+// order, and stores its position on the way out.
+//
+// A cancelled ctx is a clean stop: Run returns nil once the position is
+// stored. A handler failure that the policy gives up on returns a
+// *HandlerError; a read or position write that fails returns that error.
+// The final position is stored in every case, under a context that is not
+// cancelled. One Consumer runs once at a time (else ErrConsumerRunning); run
+// it again after it returned to resume.
+func (c *Consumer) Run(ctx context.Context) (err error) {
+	if !c.running.CompareAndSwap(false, true) {
+		return fmt.Errorf("consumer %s: %w", c.opts.ID, ErrConsumerRunning)
+	}
+	defer c.running.Store(false)
+
+	stored, err := c.Position(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	next := c.opts.Position
+	if stored > 0 {
+		next = stored + 1
+	}
+	r := &run{c: c, stored: stored, handled: stored}
+	defer func() {
+		if perr := r.storePosition(context.WithoutCancel(ctx)); perr != nil {
+			err = errors.Join(err, perr)
+		}
+	}()
+
+	// Subscribe before the first read, so that no write between that read
+	// and the wait goes unnoticed.
+	var wake <-chan struct{}
+	if w, ok := c.ns.store.(ports.Watcher); ok {
+		watchCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if ch, werr := w.WatchCategory(watchCtx, c.category); werr == nil {
+			wake = ch
+		} // else poll: a wake-up is an optimisation, never a requirement
+	}
+
+	batch := c.opts.BatchSize
+	readOpts := domain.CategoryOpts{BatchSize: &batch, Correlation: c.opts.Correlation, ConsumerGroup: c.opts.Group}
+	readUpTo := next - 1
+	if readUpTo < 0 {
+		readUpTo = 0
+	}
+	notified := false // OnCaughtUp called since the last message handled
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		readOpts.Position = next
+		msgs, rerr := c.ns.ReadCategory(ctx, c.category, readOpts)
+		if rerr != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("consumer %s: read %s from %d: %w", c.opts.ID, c.category, next, rerr)
+		}
+		for _, msg := range msgs {
+			if ctx.Err() != nil {
+				return nil
+			}
+			stop, herr := r.handle(ctx, msg)
+			if herr != nil {
+				return herr
+			}
+			if stop {
+				return nil
+			}
+			next = msg.GlobalPosition + 1
+			readUpTo = msg.GlobalPosition
+			notified = false
+		}
+		if int64(len(msgs)) == batch {
+			continue
+		}
+		if !notified && c.opts.OnCaughtUp != nil {
+			c.opts.OnCaughtUp(readUpTo)
+		}
+		notified = true
+		timer := time.NewTimer(c.opts.PollInterval)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case _, ok := <-wake:
+			if !ok {
+				wake = nil // the watch ended: poll from now on
+			}
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// run is the state of one Run.
+type run struct {
+	c       *Consumer
+	stored  int64 // position last stored
+	handled int64 // global position of the last message handled
+	pending int   // messages handled since the last store
+}
+
+// handle hands msg to the handler under the error policy. It reports stop
+// when ctx was cancelled before the message was handled.
+func (r *run) handle(ctx context.Context, msg domain.Message) (stop bool, err error) {
+	c := r.c
+	retry, _ := c.opts.OnError.(RetryOnError)
+	backoff := retry.MinBackoff
+	for attempt := 1; ; attempt++ {
+		herr := c.handler(ctx, msg)
+		if herr == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return true, nil // cancelled mid-message: hand it again next time
+		}
+		if _, ok := c.opts.OnError.(RetryOnError); !ok || (retry.MaxAttempts > 0 && attempt >= retry.MaxAttempts) {
+			return false, &HandlerError{ConsumerID: c.opts.ID, Message: msg, Attempts: attempt, Err: herr}
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return true, nil
+		case <-t.C:
+		}
+		backoff = min(2*backoff, retry.MaxBackoff)
+	}
+	r.handled = msg.GlobalPosition
+	r.pending++
+	if r.pending >= c.opts.PositionUpdateInterval {
+		if err := r.storePosition(ctx); err != nil {
+			if ctx.Err() != nil {
+				return true, nil // the deferred store retries without cancellation
+			}
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// storePosition writes the position of the last message handled, when it is
+// not the one stored already.
+func (r *run) storePosition(ctx context.Context) error {
+	if r.handled == r.stored {
+		return nil
+	}
+	data, err := json.Marshal(map[string]int64{"position": r.handled})
+	if err != nil {
+		return fmt.Errorf("consumer %s: encode position: %w", r.c.opts.ID, err)
+	}
+	msg := domain.NewMessage{Type: PositionMessageType, Data: data}
+	if _, err := r.c.ns.Write(ctx, r.c.positionStream, msg, domain.AnyVersion); err != nil {
+		return fmt.Errorf("consumer %s: store position %d: %w", r.c.opts.ID, r.handled, err)
+	}
+	r.stored, r.pending = r.handled, 0
+	return nil
+}

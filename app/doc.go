@@ -1,0 +1,41 @@
+// Package app is what an application imports to use messagedb: it opens a
+// store from a URL, hands out handles bound to one namespace, runs consumers
+// and copies namespaces between backends.
+//
+// # Opening a store
+//
+// Open picks the backend from a URL and migrates what it opens:
+//
+//	sqlite:./data           SQLite, one file per namespace in ./data (the embedded default)
+//	memory:                 SQLite in memory, for tests (also sqlite::memory:)
+//	postgres://u@h/db       PostgreSQL, one schema per namespace (also postgresql://)
+//
+// With an empty URL, Open reads the MESSAGEDB_URL environment variable
+// (EnvURL). Anything else is an error matching ErrInvalidURL.
+//
+// # Namespaces
+//
+// A namespace is an isolated tenant with its own streams and global
+// positions. An application calls Store.EnsureNamespace at start-up and keeps
+// the *Namespace it returns: Write, WriteBatch, Read, ReadCategory, Last and
+// Version are Message DB's operations on it.
+//
+// # Consumers
+//
+// Namespace.NewConsumer returns a Consumer that hands every message of a
+// category to a handler in global position order, optionally as one member
+// of a consumer group or filtered by correlation, and stores its position in
+// a position stream named as Eventide does. Delivery is at least once; a
+// consumer woken by writes does not wait out its poll interval. See Consumer.
+//
+// # Copying
+//
+// CopyNamespace copies a namespace to another one, on the same backend or
+// another, keeping ids, positions, global positions and times.
+//
+// # Errors
+//
+// Errors from the store match the sentinels of the domain package
+// (domain.ErrVersionConflict, domain.ErrNamespaceNotFound,
+// domain.ErrStreamNotFound, ...); this package's own are in errors.go.
+package app

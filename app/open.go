@@ -1,0 +1,95 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/messagedb-go/messagedb/adapters/sqlite"
+)
+
+// Options adjust Open. The zero value (or nil) uses each backend's defaults.
+type Options struct {
+	// Synchronous is SQLite's durability in file mode: sqlite.SynchronousFull
+	// (the default: an acknowledged write survives power loss) or
+	// sqlite.SynchronousNormal (faster; the last writes before a power loss
+	// may be lost, never corrupted). It overrides the URL's synchronous
+	// parameter. Unused by the other backends.
+	Synchronous sqlite.Synchronous
+	// BusyTimeout is how long a SQLite write waits for another process's
+	// lock on the same file; default sqlite.DefaultBusyTimeout. It overrides
+	// the URL's busy_timeout parameter.
+	BusyTimeout time.Duration
+	// Postgres is passed to postgres.Open; nil means its defaults.
+	Postgres *postgresOptions
+	// Getenv reads the environment (MESSAGEDB_URL); nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// Open opens the store a URL designates, creating and migrating what it
+// needs (the SQLite data directory, the PostgreSQL metadata schema and the
+// schemas of existing namespaces as they are used):
+//
+//	sqlite:DIR         SQLite files in directory DIR: sqlite:./data, sqlite:/var/lib/app,
+//	                   also sqlite://./data and sqlite:///var/lib/app
+//	sqlite::memory:    SQLite in memory (also memory:), gone when closed; for tests
+//	postgres://...     PostgreSQL (also postgresql://...), any URL pgx accepts:
+//	                   postgres://user:pass@host:5432/db?sslmode=disable
+//
+// SQLite URLs take the query parameters synchronous=full|normal and
+// busy_timeout=DURATION, e.g. sqlite:./data?synchronous=normal.
+//
+// An empty url means the value of the MESSAGEDB_URL environment variable
+// (EnvURL). A URL that is empty, has an unknown scheme or is malformed
+// returns an error matching ErrInvalidURL that names the accepted forms.
+func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if url == "" {
+		getenv := o.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		url = getenv(EnvURL)
+	}
+	t, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	switch t.kind {
+	case kindPostgres:
+		s, err := openPostgres(ctx, t.postgresURL, o.Postgres)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", redactURL(url), err)
+		}
+		return NewStore(s), nil
+	default:
+		so := sqlite.Options{
+			Dir:         t.dir,
+			InMemory:    t.kind == kindSQLiteMemory,
+			Synchronous: sqlite.Synchronous(t.synchronous),
+			BusyTimeout: t.busyTimeout,
+		}
+		if o.Synchronous != "" {
+			so.Synchronous = o.Synchronous
+		}
+		if o.BusyTimeout != 0 {
+			so.BusyTimeout = o.BusyTimeout
+		}
+		s, err := sqlite.Open(ctx, so)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", url, err)
+		}
+		return NewStore(s), nil
+	}
+}
+
+// OpenFromEnv opens the store named by the MESSAGEDB_URL environment
+// variable (EnvURL), as Open does with an empty url. An unset variable is an
+// error matching ErrInvalidURL.
+func OpenFromEnv(ctx context.Context, opts *Options) (*Store, error) {
+	return Open(ctx, "", opts)
+}

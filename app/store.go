@@ -1,0 +1,155 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/ports"
+)
+
+// Store is an open backend: the registry of its namespaces. It is safe for
+// concurrent use. Get one with Open, or wrap a backend you opened yourself
+// with NewStore.
+type Store struct {
+	backend ports.Store
+}
+
+// NewStore wraps a backend opened by the caller, such as a *sqlite.Store or a
+// *postgres.Store. Closing the returned Store closes the backend.
+func NewStore(backend ports.Store) *Store {
+	return &Store{backend: backend}
+}
+
+// Backend returns the backend the store wraps, for what this package does
+// not offer.
+func (s *Store) Backend() ports.Store { return s.backend }
+
+// Close closes the backend. Namespaces handed out fail afterwards.
+func (s *Store) Close() error { return s.backend.Close() }
+
+// Namespace returns a handle on an existing namespace. A namespace that does
+// not exist matches domain.ErrNamespaceNotFound.
+func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
+	ms, err := s.backend.MessageStore(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("namespace %s: %w", id, err)
+	}
+	return &Namespace{id: id, store: ms}, nil
+}
+
+// EnsureNamespace returns a handle on the namespace, creating it with opts
+// when it does not exist yet; opts are not applied to an existing namespace.
+// It is meant for application start-up, and is safe when several processes
+// start at once: losing the race to create it is not an error.
+func (s *Store) EnsureNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (*Namespace, error) {
+	n, err := s.Namespace(ctx, id)
+	if err == nil || !errors.Is(err, domain.ErrNamespaceNotFound) {
+		return n, err
+	}
+	if _, err := s.backend.CreateNamespace(ctx, id, opts); err != nil && !errors.Is(err, domain.ErrNamespaceExists) {
+		return nil, fmt.Errorf("create namespace %s: %w", id, err)
+	}
+	return s.Namespace(ctx, id)
+}
+
+// CreateNamespace creates an empty namespace. A taken id matches
+// domain.ErrNamespaceExists, an invalid one domain.ErrInvalidNamespace.
+func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error) {
+	return s.backend.CreateNamespace(ctx, id, opts)
+}
+
+// DeleteNamespace deletes the namespace and all its messages. A missing
+// namespace matches domain.ErrNamespaceNotFound.
+func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
+	return s.backend.DeleteNamespace(ctx, id)
+}
+
+// GetNamespace returns a namespace's attributes, or an error matching
+// domain.ErrNamespaceNotFound.
+func (s *Store) GetNamespace(ctx context.Context, id string) (domain.Namespace, error) {
+	return s.backend.GetNamespace(ctx, id)
+}
+
+// ListNamespaces returns every namespace, ordered by id.
+func (s *Store) ListNamespaces(ctx context.Context) ([]domain.Namespace, error) {
+	return s.backend.ListNamespaces(ctx)
+}
+
+// Namespace is a handle on one namespace's messages, which an application
+// keeps for its lifetime. It is safe for concurrent use. Its methods are thin
+// wrappers over ports.MessageStore: see there for the full contract.
+type Namespace struct {
+	id    string
+	store ports.MessageStore
+}
+
+// ID returns the namespace's id.
+func (n *Namespace) ID() string { return n.id }
+
+// MessageStore returns the namespace's message store, for what this type
+// does not offer.
+func (n *Namespace) MessageStore() ports.MessageStore { return n.store }
+
+// Write appends msg to the stream and returns where it was stored. With an
+// expected version other than domain.AnyVersion, a stream at another version
+// is an error matching domain.ErrVersionConflict (a
+// *domain.VersionConflictError) and nothing is written. Writing a message id
+// again to the same stream with the same type is an idempotent retry.
+func (n *Namespace) Write(ctx context.Context, stream string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
+	return n.store.WriteMessage(ctx, stream, msg, expected)
+}
+
+// WriteBatch appends msgs to one stream, all or nothing, at consecutive
+// positions. expected is checked before the first message.
+func (n *Namespace) WriteBatch(ctx context.Context, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
+	return n.store.WriteMessages(ctx, stream, msgs, expected)
+}
+
+// Read returns a stream's messages from opts.Position (inclusive), at most
+// opts.Limit() of them (1000 by default). A stream that does not exist has
+// no messages.
+func (n *Namespace) Read(ctx context.Context, stream string, opts domain.GetOpts) ([]domain.Message, error) {
+	return n.store.GetStreamMessages(ctx, stream, opts)
+}
+
+// ReadCategory returns the messages of a category's streams in global
+// position order from opts.StartPosition() (inclusive), filtered by consumer
+// group and correlation. Consumers (NewConsumer) page through a category
+// with it.
+func (n *Namespace) ReadCategory(ctx context.Context, category string, opts domain.CategoryOpts) ([]domain.Message, error) {
+	return n.store.GetCategoryMessages(ctx, category, opts)
+}
+
+// ReadAll returns the messages of every stream of the namespace in global
+// position order from opts.StartPosition(); only opts.Position and
+// opts.BatchSize are used.
+func (n *Namespace) ReadAll(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
+	return n.store.GetAllMessages(ctx, opts)
+}
+
+// Last returns the stream's last message, or its last of msgType when
+// msgType is not empty. When there is none the error matches
+// domain.ErrStreamNotFound.
+func (n *Namespace) Last(ctx context.Context, stream, msgType string) (domain.Message, error) {
+	return n.store.GetLastStreamMessage(ctx, stream, msgType)
+}
+
+// Version returns the position of the stream's last message, or
+// domain.NoStream (-1) when it has none: the expected version of the next
+// write.
+func (n *Namespace) Version(ctx context.Context, stream string) (int64, error) {
+	return n.store.GetStreamVersion(ctx, stream)
+}
+
+// Import stores messages as they are, keeping ids, positions, global
+// positions and times (see ports.Importer). Backends that cannot return an
+// error matching ErrUnsupported.
+func (n *Namespace) Import(ctx context.Context, msgs []domain.Message) error {
+	imp, ok := n.store.(ports.Importer)
+	if !ok {
+		return fmt.Errorf("import into namespace %s: %w", n.id, ErrUnsupported)
+	}
+	return imp.ImportMessages(ctx, msgs)
+}
