@@ -142,7 +142,7 @@ func TestConsumer_HandlesCategoryInOrderAndStoresPosition(t *testing.T) {
 	eachBackend(t, func(t *testing.T, ns *app.Namespace) {
 		ctx := context.Background()
 		want := writeN(t, ns, "account", 4, 25)
-		writeN(t, ns, "other", 2, 5)          // another category: not handed
+		writeN(t, ns, "other", 2, 5)           // another category: not handed
 		writeN(t, ns, "account:command", 2, 5) // a category type: not handed either
 		var rec recorder
 		onCaughtUp, caught := caughtUpAt()
