@@ -1,0 +1,48 @@
+// Package contracttest is messagedb's conformance suite: the executable form
+// of the contracts in package ports. Every adapter runs it, so that every
+// backend behaves the same (Message DB 1.3.0's semantics), and a new backend
+// is done when it passes.
+//
+// An adapter calls [Run] from a test with a [Factory] that returns a fresh
+// store and registers its Close with t.Cleanup:
+//
+//	func TestContract(t *testing.T) {
+//		contracttest.Run(t, func(t *testing.T) ports.Store {
+//			store, err := mybackend.Open(t.Context(), testConfig(t))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { store.Close() })
+//			return store
+//		})
+//	}
+//
+// # What it checks
+//
+// Writes (positions, global positions, expected versions and conflicts,
+// all-or-nothing batches), message ids (generated UUIDv7s, idempotent
+// retries, duplicates), invalid input (typed errors, nothing written), stream,
+// category and namespace-wide reads (inclusive positions, batch sizes, JSON
+// kept exact, UTC times), correlation filters, consumer groups (partitioned as
+// Message DB's hash_64 does, compound ids with their cardinal id), last
+// messages and versions, namespaces (create, get, list, delete, isolation),
+// ports.Importer, ports.Watcher, and concurrency (one winner per expected
+// version, readers that never skip a message committing late). Case names
+// carry the seed scenario ids they cover (MDB001_6A_T1 ... T7).
+//
+// # Running in parallel on one database
+//
+// The cases call t.Parallel and each works in its own namespaces, with ids
+// "t" followed by 10 random hex characters, deleted when the case ends. A
+// factory may therefore hand out stores over one shared database (one
+// PostgreSQL database for the whole run, say). Run returns before the
+// parallel cases finish: release shared resources with t.Cleanup, not after
+// Run returns.
+//
+// Each case calls the factory at least once; a few call it twice. One case
+// closes a store itself to check that message stores fail afterwards, so the
+// factory's cleanup closes that store a second time: Close must tolerate it.
+//
+// Waits in the suite (a watcher's wake-up, a reader catching up with writers)
+// are liveness bounds of seconds, not speed requirements.
+package contracttest

@@ -1,0 +1,460 @@
+// Package memstore is a small in-memory ports.Store used to check the
+// contract suite itself: every rule comes from the domain package, and one
+// mutex serialises everything, so its behaviour is easy to trust.
+package memstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/ports"
+)
+
+var errClosed = errors.New("memstore: store closed")
+
+// Store is an in-memory backend.
+type Store struct {
+	mu         sync.Mutex
+	closed     bool
+	namespaces map[string]*namespace
+}
+
+var (
+	_ ports.Store    = (*Store)(nil)
+	_ ports.Importer = (*messageStore)(nil)
+	_ ports.Watcher  = (*messageStore)(nil)
+)
+
+type namespace struct {
+	info     domain.Namespace
+	deleted  bool
+	msgs     []domain.Message // in global position order
+	streams  map[string][]int // stream name -> indexes into msgs
+	ids      map[uuid.UUID]int
+	lastGP   int64
+	watchers map[string]map[chan struct{}]struct{}
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{namespaces: map[string]*namespace{}}
+}
+
+// Close makes the store and its message stores fail.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for _, ns := range s.namespaces {
+		ns.closeWatchers()
+	}
+	return nil
+}
+
+// CreateNamespace implements ports.NamespaceRegistry.
+func (s *Store) CreateNamespace(_ context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error) {
+	if err := domain.ValidateNamespaceID(id); err != nil {
+		return domain.Namespace{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return domain.Namespace{}, errClosed
+	}
+	if _, ok := s.namespaces[id]; ok {
+		return domain.Namespace{}, fmt.Errorf("create namespace %s: %w", id, domain.ErrNamespaceExists)
+	}
+	ns := &namespace{
+		info: domain.Namespace{
+			ID:          id,
+			Description: opts.Description,
+			TokenHash:   opts.TokenHash,
+			CreatedAt:   time.Now().UTC().Truncate(time.Microsecond),
+		},
+		streams:  map[string][]int{},
+		ids:      map[uuid.UUID]int{},
+		watchers: map[string]map[chan struct{}]struct{}{},
+	}
+	s.namespaces[id] = ns
+	return ns.info, nil
+}
+
+// DeleteNamespace implements ports.NamespaceRegistry.
+func (s *Store) DeleteNamespace(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns, err := s.lookup(id)
+	if err != nil {
+		return err
+	}
+	ns.deleted = true
+	ns.closeWatchers()
+	delete(s.namespaces, id)
+	return nil
+}
+
+// GetNamespace implements ports.NamespaceRegistry.
+func (s *Store) GetNamespace(_ context.Context, id string) (domain.Namespace, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns, err := s.lookup(id)
+	if err != nil {
+		return domain.Namespace{}, err
+	}
+	return ns.info, nil
+}
+
+// ListNamespaces implements ports.NamespaceRegistry.
+func (s *Store) ListNamespaces(_ context.Context) ([]domain.Namespace, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errClosed
+	}
+	out := make([]domain.Namespace, 0, len(s.namespaces))
+	for _, ns := range s.namespaces {
+		out = append(out, ns.info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// MessageStore implements ports.NamespaceRegistry.
+func (s *Store) MessageStore(_ context.Context, id string) (ports.MessageStore, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns, err := s.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	return &messageStore{s: s, ns: ns}, nil
+}
+
+func (s *Store) lookup(id string) (*namespace, error) {
+	if s.closed {
+		return nil, errClosed
+	}
+	ns, ok := s.namespaces[id]
+	if !ok {
+		return nil, fmt.Errorf("namespace %q: %w", id, domain.ErrNamespaceNotFound)
+	}
+	return ns, nil
+}
+
+func (ns *namespace) closeWatchers() {
+	for cat, chans := range ns.watchers {
+		for ch := range chans {
+			close(ch)
+		}
+		delete(ns.watchers, cat)
+	}
+}
+
+func (ns *namespace) notify(category string) {
+	for ch := range ns.watchers[category] {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+type messageStore struct {
+	s  *Store
+	ns *namespace
+}
+
+// lock takes the store's mutex and checks the namespace still exists.
+func (m *messageStore) lock() error {
+	m.s.mu.Lock()
+	if m.s.closed {
+		m.s.mu.Unlock()
+		return errClosed
+	}
+	if m.ns.deleted {
+		m.s.mu.Unlock()
+		return fmt.Errorf("namespace %q: %w", m.ns.info.ID, domain.ErrNamespaceNotFound)
+	}
+	return nil
+}
+
+func (m *messageStore) unlock() { m.s.mu.Unlock() }
+
+func (m *messageStore) version(stream string) int64 {
+	return int64(len(m.ns.streams[stream])) - 1
+}
+
+func (m *messageStore) WriteMessage(ctx context.Context, streamName string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
+	res, err := m.WriteMessages(ctx, streamName, []domain.NewMessage{msg}, expected)
+	if err != nil {
+		return domain.WriteResult{}, err
+	}
+	return res[0], nil
+}
+
+func (m *messageStore) WriteMessages(_ context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
+	if err := domain.ValidateStreamName(streamName); err != nil {
+		return nil, err
+	}
+	if err := expected.Validate(); err != nil {
+		return nil, err
+	}
+	prepared, err := domain.PrepareBatch(msgs)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.lock(); err != nil {
+		return nil, err
+	}
+	defer m.unlock()
+
+	// Idempotent retry: every id stored in this stream with the same type.
+	var stored []domain.WriteResult
+	for _, p := range prepared {
+		i, ok := m.ns.ids[p.ID]
+		if !ok {
+			break
+		}
+		old := m.ns.msgs[i]
+		if old.StreamName != streamName || old.Type != p.Type {
+			return nil, fmt.Errorf("write %s: id %s: %w", streamName, p.ID, domain.ErrDuplicateMessageID)
+		}
+		stored = append(stored, domain.WriteResult{Position: old.Position, GlobalPosition: old.GlobalPosition})
+	}
+	if len(stored) == len(prepared) {
+		return stored, nil
+	}
+	for _, p := range prepared {
+		if _, ok := m.ns.ids[p.ID]; ok {
+			return nil, fmt.Errorf("write %s: id %s: %w", streamName, p.ID, domain.ErrDuplicateMessageID)
+		}
+	}
+
+	if err := expected.Check(streamName, m.version(streamName)); err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	out := make([]domain.WriteResult, len(prepared))
+	for i, p := range prepared {
+		m.ns.lastGP++
+		msg := domain.Message{
+			ID:             p.ID,
+			StreamName:     streamName,
+			Type:           p.Type,
+			Position:       m.version(streamName) + 1,
+			GlobalPosition: m.ns.lastGP,
+			Data:           slices.Clone(p.Data),
+			Metadata:       slices.Clone(p.Metadata),
+			Time:           now,
+		}
+		m.append(msg)
+		out[i] = domain.WriteResult{Position: msg.Position, GlobalPosition: msg.GlobalPosition}
+	}
+	m.ns.notify(domain.Category(streamName))
+	return out, nil
+}
+
+func (m *messageStore) append(msg domain.Message) {
+	m.ns.msgs = append(m.ns.msgs, msg)
+	idx := len(m.ns.msgs) - 1
+	m.ns.streams[msg.StreamName] = append(m.ns.streams[msg.StreamName], idx)
+	m.ns.ids[msg.ID] = idx
+}
+
+func (m *messageStore) GetStreamMessages(_ context.Context, streamName string, opts domain.GetOpts) ([]domain.Message, error) {
+	if err := domain.ValidateStreamName(streamName); err != nil {
+		return nil, err
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := m.lock(); err != nil {
+		return nil, err
+	}
+	defer m.unlock()
+	var out []domain.Message
+	limit := opts.Limit()
+	for _, i := range m.ns.streams[streamName] {
+		if limit >= 0 && int64(len(out)) >= limit {
+			break
+		}
+		if msg := m.ns.msgs[i]; msg.Position >= opts.Position {
+			out = append(out, clone(msg))
+		}
+	}
+	return out, nil
+}
+
+func (m *messageStore) GetCategoryMessages(_ context.Context, category string, opts domain.CategoryOpts) ([]domain.Message, error) {
+	if err := domain.ValidateCategory(category); err != nil {
+		return nil, err
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return m.scan(opts, func(msg domain.Message) bool {
+		if domain.Category(msg.StreamName) != category {
+			return false
+		}
+		if opts.Correlation != "" {
+			c := msg.CorrelationStreamName()
+			if c == "" || domain.Category(c) != opts.Correlation {
+				return false
+			}
+		}
+		if g := opts.ConsumerGroup; g != nil && !domain.IsMember(msg.StreamName, g.Member, g.Size) {
+			return false
+		}
+		return true
+	})
+}
+
+func (m *messageStore) GetAllMessages(_ context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Correlation != "" || opts.ConsumerGroup != nil {
+		return nil, fmt.Errorf("%w: GetAllMessages takes only Position and BatchSize", domain.ErrInvalidOptions)
+	}
+	return m.scan(opts, func(domain.Message) bool { return true })
+}
+
+func (m *messageStore) scan(opts domain.CategoryOpts, keep func(domain.Message) bool) ([]domain.Message, error) {
+	if err := m.lock(); err != nil {
+		return nil, err
+	}
+	defer m.unlock()
+	var out []domain.Message
+	limit, start := opts.Limit(), opts.StartPosition()
+	for _, msg := range m.ns.msgs {
+		if limit >= 0 && int64(len(out)) >= limit {
+			break
+		}
+		if msg.GlobalPosition >= start && keep(msg) {
+			out = append(out, clone(msg))
+		}
+	}
+	return out, nil
+}
+
+func (m *messageStore) GetLastStreamMessage(_ context.Context, streamName string, messageType string) (domain.Message, error) {
+	if err := domain.ValidateStreamName(streamName); err != nil {
+		return domain.Message{}, err
+	}
+	if err := m.lock(); err != nil {
+		return domain.Message{}, err
+	}
+	defer m.unlock()
+	idx := m.ns.streams[streamName]
+	for j := len(idx) - 1; j >= 0; j-- {
+		if msg := m.ns.msgs[idx[j]]; messageType == "" || msg.Type == messageType {
+			return clone(msg), nil
+		}
+	}
+	return domain.Message{}, fmt.Errorf("last message of %s: %w", streamName, domain.ErrStreamNotFound)
+}
+
+func (m *messageStore) GetStreamVersion(_ context.Context, streamName string) (int64, error) {
+	if err := domain.ValidateStreamName(streamName); err != nil {
+		return 0, err
+	}
+	if err := m.lock(); err != nil {
+		return 0, err
+	}
+	defer m.unlock()
+	return m.version(streamName), nil
+}
+
+func (m *messageStore) ImportMessages(_ context.Context, msgs []domain.Message) error {
+	for _, msg := range msgs {
+		if err := domain.ValidateStreamName(msg.StreamName); err != nil {
+			return err
+		}
+		if _, err := (domain.NewMessage{ID: msg.ID, Type: msg.Type, Data: msg.Data, Metadata: msg.Metadata}).Prepare(); err != nil {
+			return err
+		}
+		if msg.ID == uuid.Nil {
+			return fmt.Errorf("%w: import needs an id", domain.ErrInvalidMessage)
+		}
+	}
+	if err := m.lock(); err != nil {
+		return err
+	}
+	defer m.unlock()
+	versions := map[string]int64{}
+	seen := map[uuid.UUID]struct{}{}
+	last := m.ns.lastGP
+	for _, msg := range msgs {
+		v, ok := versions[msg.StreamName]
+		if !ok {
+			v = m.version(msg.StreamName)
+		}
+		if msg.Position != v+1 {
+			return &domain.VersionConflictError{StreamName: msg.StreamName, Expected: msg.Position - 1, Actual: v}
+		}
+		if msg.GlobalPosition <= last {
+			return fmt.Errorf("%w: global position %d is not above %d", domain.ErrInvalidMessage, msg.GlobalPosition, last)
+		}
+		if _, dup := m.ns.ids[msg.ID]; dup {
+			return fmt.Errorf("import: id %s: %w", msg.ID, domain.ErrDuplicateMessageID)
+		}
+		if _, dup := seen[msg.ID]; dup {
+			return fmt.Errorf("%w: id %s given twice", domain.ErrInvalidMessage, msg.ID)
+		}
+		seen[msg.ID] = struct{}{}
+		versions[msg.StreamName] = msg.Position
+		last = msg.GlobalPosition
+	}
+	cats := map[string]struct{}{}
+	for _, msg := range msgs {
+		c := clone(msg)
+		c.Time = c.Time.UTC()
+		m.append(c)
+		m.ns.lastGP = msg.GlobalPosition
+		cats[domain.Category(msg.StreamName)] = struct{}{}
+	}
+	for c := range cats {
+		m.ns.notify(c)
+	}
+	return nil
+}
+
+func (m *messageStore) WatchCategory(ctx context.Context, category string) (<-chan struct{}, error) {
+	if err := domain.ValidateCategory(category); err != nil {
+		return nil, err
+	}
+	if err := m.lock(); err != nil {
+		return nil, err
+	}
+	defer m.unlock()
+	ch := make(chan struct{}, 1)
+	if m.ns.watchers[category] == nil {
+		m.ns.watchers[category] = map[chan struct{}]struct{}{}
+	}
+	m.ns.watchers[category][ch] = struct{}{}
+	ns := m.ns
+	go func() {
+		<-ctx.Done()
+		m.s.mu.Lock()
+		defer m.s.mu.Unlock()
+		if _, ok := ns.watchers[category][ch]; ok {
+			delete(ns.watchers[category], ch)
+			close(ch)
+		}
+	}()
+	return ch, nil
+}
+
+func clone(msg domain.Message) domain.Message {
+	msg.Data = slices.Clone(msg.Data)
+	msg.Metadata = slices.Clone(msg.Metadata)
+	return msg
+}

@@ -1,0 +1,122 @@
+package contracttest
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/messagedb-go/messagedb/domain"
+)
+
+func lastMessageCases() []testCase {
+	return []testCase{
+		{"LastMessage", testLastMessage},
+		{"LastMessageOfType", testLastMessageOfType},
+		{"EmptyStreamIsNotFound", testLastMessageNotFound},
+		{"CategoryNameRefused", testLastMessageCategoryName},
+		{"StreamVersion", testStreamVersion},
+	}
+}
+
+func testLastMessage(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	cat := category(t, "acct")
+	stream := cat + "-1"
+	write(t, ms, stream, newMsg("Opened", 0))
+	write(t, ms, stream, newMsg("Deposited", 1))
+	r := write(t, ms, stream, newMsg("Opened", 2))
+	// Later messages elsewhere, even in streams with similar names, do not
+	// count.
+	write(t, ms, cat+"-10", newMsg("Deposited", 3))
+	write(t, ms, cat+"-1+a", newMsg("Deposited", 4))
+
+	last, err := ms.GetLastStreamMessage(t.Context(), stream, "")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), last.Position)
+	assert.Equal(t, r.GlobalPosition, last.GlobalPosition)
+	assert.Equal(t, "Opened", last.Type)
+	assert.Equal(t, stream, last.StreamName)
+	assert.JSONEq(t, `{"n":2}`, string(last.Data))
+
+	write(t, ms, stream, newMsg("Closed", 5))
+	last, err = ms.GetLastStreamMessage(t.Context(), stream, "")
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), last.Position, "last message after one more write")
+	assert.Equal(t, "Closed", last.Type)
+}
+
+func testLastMessageOfType(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	stream := category(t, "acct") + "-1"
+	write(t, ms, stream, newMsg("Opened", 0))
+	first := write(t, ms, stream, newMsg("Deposited", 1))
+	write(t, ms, stream, newMsg("Withdrawn", 2))
+	write(t, ms, stream, newMsg("Withdrawn", 3))
+
+	last, err := ms.GetLastStreamMessage(t.Context(), stream, "Deposited")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), last.Position, "the older message of the type, though a newer one of another type exists")
+	assert.Equal(t, first.GlobalPosition, last.GlobalPosition)
+	assert.Equal(t, "Deposited", last.Type)
+
+	last, err = ms.GetLastStreamMessage(t.Context(), stream, "Withdrawn")
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), last.Position)
+
+	last, err = ms.GetLastStreamMessage(t.Context(), stream, "Opened")
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), last.Position)
+
+	_, err = ms.GetLastStreamMessage(t.Context(), stream, "Closed")
+	assert.ErrorIs(t, err, domain.ErrStreamNotFound, "no message of that type")
+	_, err = ms.GetLastStreamMessage(t.Context(), stream, "deposited")
+	assert.ErrorIs(t, err, domain.ErrStreamNotFound, "types are case sensitive")
+}
+
+func testLastMessageNotFound(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	cat := category(t, "acct")
+	write(t, ms, cat+"-1", newMsg("Opened", 0))
+
+	for _, typ := range []string{"", "Opened"} {
+		_, err := ms.GetLastStreamMessage(t.Context(), cat+"-2", typ)
+		assert.ErrorIs(t, err, domain.ErrStreamNotFound, "stream without messages, type %q", typ)
+		_, err = ms.GetLastStreamMessage(t.Context(), category(t, "none")+"-1", typ)
+		assert.ErrorIs(t, err, domain.ErrStreamNotFound, "category without messages, type %q", typ)
+	}
+}
+
+func testLastMessageCategoryName(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	cat := category(t, "acct")
+	write(t, ms, cat+"-1", newMsg("Opened", 0))
+
+	_, err := ms.GetLastStreamMessage(t.Context(), cat, "")
+	assert.ErrorIs(t, err, domain.ErrInvalidStreamName)
+	_, err = ms.GetLastStreamMessage(t.Context(), cat, "Opened")
+	assert.ErrorIs(t, err, domain.ErrInvalidStreamName)
+}
+
+func testStreamVersion(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	cat := category(t, "acct")
+	stream := cat + "-1"
+
+	assert.Equal(t, domain.NoStream, version(t, ms, stream), "version of a stream without messages")
+	for i := range int64(3) {
+		write(t, ms, stream, newMsg("Tested", int(i)))
+		assert.Equal(t, i, version(t, ms, stream), "version after %d messages", i+1)
+	}
+	_, err := ms.WriteMessages(t.Context(), stream, []domain.NewMessage{newMsg("A", 0), newMsg("B", 1)}, domain.AnyVersion)
+	require.NoError(t, err)
+	assert.Equal(t, int64(4), version(t, ms, stream), "version after a batch")
+
+	write(t, ms, cat+"-1+a", newMsg("Tested", 0))
+	write(t, ms, cat+"-10", newMsg("Tested", 0))
+	assert.Equal(t, int64(4), version(t, ms, stream), "other streams do not change the version")
+	assert.Equal(t, domain.NoStream, version(t, ms, cat+"-2"))
+
+	_, err = ms.GetStreamVersion(t.Context(), cat)
+	assert.ErrorIs(t, err, domain.ErrInvalidStreamName, "a category has no version")
+}
