@@ -63,7 +63,7 @@ func testGroupPartitioning(t *testing.T, newStore Factory) {
 					size, m.StreamName, want, member)
 			}
 		}
-		assert.Len(t, seen, len(rs), "size %d: the members together read every message of the category exactly once", size)
+		assert.Equal(t, len(rs), len(seen), "size %d: the members together read every message of the category exactly once", size)
 	}
 }
 
