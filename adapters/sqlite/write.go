@@ -1,0 +1,332 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/messagedb-go/messagedb/domain"
+)
+
+// WriteMessage appends msg to the stream; see ports.MessageStore.
+func (n *Namespace) WriteMessage(ctx context.Context, streamName string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
+	if err := domain.ValidateStreamName(streamName); err != nil {
+		return domain.WriteResult{}, err
+	}
+	if err := expected.Validate(); err != nil {
+		return domain.WriteResult{}, err
+	}
+	m, err := msg.Prepare()
+	if err != nil {
+		return domain.WriteResult{}, err
+	}
+	var res [1]domain.WriteResult
+	if err := n.write(ctx, streamName, []domain.NewMessage{m}, expected, res[:]); err != nil {
+		return domain.WriteResult{}, err
+	}
+	return res[0], nil
+}
+
+// WriteMessages appends msgs to the stream, all or nothing; see
+// ports.MessageStore.
+func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
+	if err := domain.ValidateStreamName(streamName); err != nil {
+		return nil, err
+	}
+	if err := expected.Validate(); err != nil {
+		return nil, err
+	}
+	prepared, err := domain.PrepareBatch(msgs)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]domain.WriteResult, len(prepared))
+	if err := n.write(ctx, streamName, prepared, expected, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// write stores prepared messages in one immediate transaction: idempotency
+// check by id, version check, inserts at version+1... Results go to res.
+func (n *Namespace) write(ctx context.Context, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion, res []domain.WriteResult) error {
+	d, err := n.e.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer n.e.release()
+	if err := d.lockWrite(ctx); err != nil {
+		return err
+	}
+	defer d.unlockWrite()
+
+	op := "write " + stream
+	tx, err := d.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
+	if err != nil {
+		return dbError(ctx, op, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	// An id already stored: an idempotent retry, or a duplicate.
+	retry, err := d.storedResults(ctx, tx, stream, msgs, res)
+	if err != nil || retry {
+		return err
+	}
+
+	version, err := streamVersion(ctx, tx.StmtContext(ctx, d.version), stream)
+	if err != nil {
+		return dbError(ctx, op, err)
+	}
+	if err := expected.Check(stream, version); err != nil {
+		return err
+	}
+
+	category := domain.Category(stream)
+	var groupHash any
+	if h, ok := domain.GroupHash(stream); ok {
+		groupHash = h
+	}
+	now := formatTime(time.Now())
+	insert := tx.StmtContext(ctx, d.insert)
+	for i, m := range msgs {
+		pos := version + 1 + int64(i)
+		r, err := insert.ExecContext(ctx, pos, now, stream, m.Type, string(m.Data), nullJSON(m.Metadata),
+			m.ID.String(), category, groupHash, correlationCategory(m.Metadata))
+		if err != nil {
+			if isUniqueViolation(err) {
+				return d.uniqueViolation(ctx, tx, stream, m.ID, expected)
+			}
+			return dbError(ctx, op, err)
+		}
+		gp, err := r.LastInsertId()
+		if err != nil {
+			return dbError(ctx, op, err)
+		}
+		res[i] = domain.WriteResult{Position: pos, GlobalPosition: gp}
+	}
+	if err := tx.Commit(); err != nil {
+		return dbError(ctx, op, err)
+	}
+	n.e.watch.notify(category)
+	return nil
+}
+
+// storedResults looks the messages' ids up. When all are stored in stream
+// with the same types, it fills res with their stored results and returns
+// true (an idempotent retry); when none is, false; otherwise the error
+// matches domain.ErrDuplicateMessageID.
+func (d *nsDB) storedResults(ctx context.Context, tx *sql.Tx, stream string, msgs []domain.NewMessage, res []domain.WriteResult) (bool, error) {
+	type stored struct {
+		stream, typ string
+		res         domain.WriteResult
+	}
+	found := make(map[string]stored, 1)
+	if len(msgs) == 1 {
+		var s stored
+		err := tx.StmtContext(ctx, d.byID).QueryRowContext(ctx, msgs[0].ID.String()).
+			Scan(&s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return false, nil
+		case err != nil:
+			return false, dbError(ctx, "write "+stream, err)
+		}
+		found[msgs[0].ID.String()] = s
+	} else {
+		ids := make([]string, len(msgs))
+		for i, m := range msgs {
+			ids[i] = m.ID.String()
+		}
+		list, err := json.Marshal(ids)
+		if err != nil {
+			return false, fmt.Errorf("messagedb: sqlite: write %s: %w", stream, err)
+		}
+		rows, err := tx.StmtContext(ctx, d.byIDs).QueryContext(ctx, string(list))
+		if err != nil {
+			return false, dbError(ctx, "write "+stream, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var s stored
+			if err := rows.Scan(&id, &s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition); err != nil {
+				return false, dbError(ctx, "write "+stream, err)
+			}
+			found[id] = s
+		}
+		if err := rows.Err(); err != nil {
+			return false, dbError(ctx, "write "+stream, err)
+		}
+		if len(found) == 0 {
+			return false, nil
+		}
+	}
+	for i, m := range msgs {
+		s, ok := found[m.ID.String()]
+		switch {
+		case !ok:
+			return false, fmt.Errorf("%w: message %d: id %s is new, but other ids of the batch are already stored",
+				domain.ErrDuplicateMessageID, i, m.ID)
+		case s.stream != stream:
+			return false, fmt.Errorf("%w: id %s is already used in stream %s", domain.ErrDuplicateMessageID, m.ID, s.stream)
+		case s.typ != m.Type:
+			return false, fmt.Errorf("%w: id %s is already used in stream %s with type %s", domain.ErrDuplicateMessageID, m.ID, s.stream, s.typ)
+		}
+		res[i] = s.res
+	}
+	return true, nil
+}
+
+// uniqueViolation explains a unique index violation, which the checks made
+// before the insert should have prevented: an id stored meanwhile is a
+// duplicate, otherwise the position was taken.
+func (d *nsDB) uniqueViolation(ctx context.Context, tx *sql.Tx, stream string, id uuid.UUID, expected domain.ExpectedVersion) error {
+	var s string
+	err := tx.StmtContext(ctx, d.byID).QueryRowContext(ctx, id.String()).Scan(&s, new(string), new(int64), new(int64))
+	if err == nil {
+		return fmt.Errorf("%w: id %s is already used in stream %s", domain.ErrDuplicateMessageID, id, s)
+	}
+	actual, verr := streamVersion(ctx, tx.StmtContext(ctx, d.version), stream)
+	if verr != nil {
+		return dbError(ctx, "write "+stream, verr)
+	}
+	exp, ok := expected.Value()
+	if !ok {
+		exp = actual - 1
+	}
+	return &domain.VersionConflictError{StreamName: stream, Expected: exp, Actual: actual}
+}
+
+// streamVersion runs the version statement: the stream's last position, or
+// domain.NoStream.
+func streamVersion(ctx context.Context, st *sql.Stmt, stream string) (int64, error) {
+	var v sql.NullInt64
+	if err := st.QueryRowContext(ctx, stream).Scan(&v); err != nil {
+		return 0, err
+	}
+	if !v.Valid {
+		return domain.NoStream, nil
+	}
+	return v.Int64, nil
+}
+
+// ImportMessages stores messages as they are; see ports.Importer.
+func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	prepared := make([]domain.NewMessage, len(msgs))
+	seen := make(map[uuid.UUID]struct{}, len(msgs))
+	for i, m := range msgs {
+		if err := domain.ValidateStreamName(m.StreamName); err != nil {
+			return fmt.Errorf("import message %d: %w", i, err)
+		}
+		if m.ID == uuid.Nil {
+			return fmt.Errorf("%w: import message %d: no id", domain.ErrInvalidMessage, i)
+		}
+		if _, dup := seen[m.ID]; dup {
+			return fmt.Errorf("%w: import message %d: id %s given twice", domain.ErrInvalidMessage, i, m.ID)
+		}
+		seen[m.ID] = struct{}{}
+		if m.Position < 0 {
+			return fmt.Errorf("%w: import message %d: position %d", domain.ErrInvalidMessage, i, m.Position)
+		}
+		if m.GlobalPosition < domain.FirstGlobalPosition || i > 0 && m.GlobalPosition <= msgs[i-1].GlobalPosition {
+			return fmt.Errorf("%w: import message %d: global position %d is not above the previous one", domain.ErrInvalidMessage, i, m.GlobalPosition)
+		}
+		p, err := domain.NewMessage{ID: m.ID, Type: m.Type, Data: m.Data, Metadata: m.Metadata}.Prepare()
+		if err != nil {
+			return fmt.Errorf("import message %d: %w", i, err)
+		}
+		prepared[i] = p
+	}
+
+	d, err := n.e.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer n.e.release()
+	if err := d.lockWrite(ctx); err != nil {
+		return err
+	}
+	defer d.unlockWrite()
+	const op = "import"
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return dbError(ctx, op, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	var maxGlobal sql.NullInt64
+	if err := tx.StmtContext(ctx, d.maxGlobal).QueryRowContext(ctx).Scan(&maxGlobal); err != nil {
+		return dbError(ctx, op, err)
+	}
+	if maxGlobal.Valid && msgs[0].GlobalPosition <= maxGlobal.Int64 {
+		return fmt.Errorf("%w: import: global position %d is not above the highest stored, %d",
+			domain.ErrInvalidMessage, msgs[0].GlobalPosition, maxGlobal.Int64)
+	}
+
+	versions := make(map[string]int64)
+	categories := make(map[string]struct{})
+	version := tx.StmtContext(ctx, d.version)
+	insert := tx.StmtContext(ctx, d.importInsert)
+	for i, m := range msgs {
+		v, ok := versions[m.StreamName]
+		if !ok {
+			if v, err = streamVersion(ctx, version, m.StreamName); err != nil {
+				return dbError(ctx, op, err)
+			}
+		}
+		if m.Position != v+1 {
+			return fmt.Errorf("import message %d: %w", i,
+				&domain.VersionConflictError{StreamName: m.StreamName, Expected: m.Position - 1, Actual: v})
+		}
+		versions[m.StreamName] = m.Position
+		category := domain.Category(m.StreamName)
+		categories[category] = struct{}{}
+		var groupHash any
+		if h, ok := domain.GroupHash(m.StreamName); ok {
+			groupHash = h
+		}
+		p := prepared[i]
+		if _, err := insert.ExecContext(ctx, m.GlobalPosition, m.Position, formatTime(m.Time), m.StreamName, p.Type,
+			string(p.Data), nullJSON(p.Metadata), p.ID.String(), category, groupHash, correlationCategory(p.Metadata)); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("%w: import message %d: id %s is already stored", domain.ErrDuplicateMessageID, i, m.ID)
+			}
+			return dbError(ctx, op, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return dbError(ctx, op, err)
+	}
+	for c := range categories {
+		n.e.watch.notify(c)
+	}
+	return nil
+}
+
+// nullJSON returns JSON text to store, or nil (NULL) when there is none.
+func nullJSON(b json.RawMessage) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}
+
+// correlationCategory returns what category reads filter correlation on:
+// the category of the metadata's correlationStreamName, or nil (NULL).
+func correlationCategory(metadata json.RawMessage) any {
+	if metadata == nil {
+		return nil
+	}
+	if s := domain.CorrelationStreamName(metadata); s != "" {
+		return domain.Category(s)
+	}
+	return nil
+}
