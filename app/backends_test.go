@@ -2,11 +2,15 @@ package app_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/messagedb-go/messagedb/app"
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/internal/pgtest"
 )
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // backend opens a fresh store for one test and closes it at cleanup.
 type backend struct {
@@ -18,6 +22,7 @@ func backends() []backend {
 	return []backend{
 		{"SQLiteMemory", func(t *testing.T) *app.Store { return openStore(t, "memory:") }},
 		{"SQLiteFile", func(t *testing.T) *app.Store { return openStore(t, "sqlite:"+t.TempDir()+"?synchronous=normal") }},
+		{"Postgres", func(t *testing.T) *app.Store { return openStore(t, pgtest.NewDatabase(t)) }},
 	}
 }
 

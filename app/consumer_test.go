@@ -14,6 +14,7 @@ import (
 
 	"github.com/messagedb-go/messagedb/app"
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/internal/pgtest"
 )
 
 // liveness bounds how long a test waits for something that should happen
@@ -448,4 +449,35 @@ func TestConsumer_RunTwiceAtOnce(t *testing.T) {
 		assert.ErrorIs(t, c.Run(context.Background()), app.ErrConsumerRunning)
 		require.NoError(t, stop())
 	})
+}
+
+// On PostgreSQL the wake-up is a NOTIFY: a write through another store (as
+// from another process) wakes a consumer polling every hour.
+func TestConsumer_WakeUpFromAnotherStore_Postgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	consuming, writing := openStore(t, url), openStore(t, url)
+	ns, err := consuming.EnsureNamespace(ctx, "test", domain.NamespaceOptions{})
+	require.NoError(t, err)
+	other, err := writing.Namespace(ctx, "test")
+	require.NoError(t, err)
+
+	got := make(chan domain.Message, 10)
+	onCaughtUp, caught := caughtUpAt()
+	c, err := ns.NewConsumer("account", func(_ context.Context, m domain.Message) error {
+		got <- m
+		return nil
+	}, app.ConsumerOptions{ID: "sleepy", PollInterval: time.Hour, OnCaughtUp: onCaughtUp})
+	require.NoError(t, err)
+	stop := runConsumer(t, c)
+	waitCaughtUp(t, caught, 0)
+	want := writeN(t, other, "account", 1, 1)[0]
+	select {
+	case m := <-got:
+		assert.Equal(t, want, m.GlobalPosition)
+	case <-time.After(liveness):
+		t.Fatal("a write through another store did not wake a consumer polling every hour")
+	}
+	require.NoError(t, stop())
 }

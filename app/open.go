@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/messagedb-go/messagedb/adapters/postgres"
 	"github.com/messagedb-go/messagedb/adapters/sqlite"
 )
 
@@ -22,7 +23,7 @@ type Options struct {
 	// the URL's busy_timeout parameter.
 	BusyTimeout time.Duration
 	// Postgres is passed to postgres.Open; nil means its defaults.
-	Postgres *postgresOptions
+	Postgres *postgres.Options
 	// Getenv reads the environment (MESSAGEDB_URL); nil means os.Getenv.
 	Getenv func(string) string
 }
@@ -61,7 +62,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	}
 	switch t.kind {
 	case kindPostgres:
-		s, err := openPostgres(ctx, t.postgresURL, o.Postgres)
+		s, err := postgres.Open(ctx, t.postgresURL, o.Postgres)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", redactURL(url), err)
 		}
