@@ -1,0 +1,75 @@
+// Package postgres is messagedb's PostgreSQL backend: a ports.Store whose
+// namespaces are schemas that speak Message DB 1.3.0's SQL API.
+//
+// # Connecting
+//
+// Open takes a PostgreSQL URL or keyword/value DSN, as pgx accepts, e.g.
+//
+//	postgres://app:secret@db.example.com:5432/events?sslmode=verify-full
+//	postgres://app@/events?host=/var/run/postgresql
+//
+// The role needs CREATE on the database (to create the metadata schema and
+// one schema per namespace). Open migrates the registry of namespaces, a
+// table in the metadata schema ("messagedb" unless Options.MetadataSchema
+// says otherwise). Queries run through bun over pgx's database/sql driver in
+// pgx's "exec" mode: one round trip per query, parameters sent apart from
+// the SQL, and no server-side prepared statement left behind, so the Store
+// also works through connection poolers in transaction mode.
+//
+// # What a namespace becomes
+//
+// A namespace "shop" is the schema messagedb_shop, created with its registry
+// row in one transaction. It holds Message DB 1.3.0's messages table, its
+// indexes, the message type and its server functions, with Message DB's
+// signatures, defaults and exception texts:
+//
+//	messagedb_shop.write_message(id, stream_name, type, data, metadata, expected_version)
+//	messagedb_shop.get_stream_messages(stream_name, position, batch_size, condition)
+//	messagedb_shop.get_category_messages(category, position, batch_size, correlation,
+//	    consumer_group_member, consumer_group_size, condition)
+//	messagedb_shop.get_last_stream_message(stream_name, type)
+//	messagedb_shop.stream_version(stream_name)
+//	messagedb_shop.id, cardinal_id, category, is_category, acquire_lock, hash_64,
+//	    message_store_version
+//
+// An existing Message DB client uses a namespace by calling these
+// schema-qualified functions (or by setting its search_path to the schema).
+// Nothing in the schema depends on the search_path: every object is
+// referenced with its schema. Messages written through SQL and through this
+// package are the same messages; the Go adapter reads the table with static
+// SQL and writes through the schema's write_messages function, which applies
+// write_message's rules to a batch in one round trip. The raw SQL condition
+// parameter of the read functions is Message DB's (off unless
+// message_store.sql_condition is on) and is never passed from Go.
+//
+// Beyond Message DB, each message stores group_hash, the consumer-group hash
+// of its stream's cardinal id (domain.GroupHash), kept in an index with the
+// category so that a consumer group's read filters index entries instead of
+// computing MD5 for every message of the category; and reads are static
+// queries (Message DB builds a query string on every call).
+//
+// DeleteNamespace drops the schema with everything in it.
+//
+// # Locking
+//
+// Writes to a category serialise on a transaction-scoped advisory lock
+// (acquire_lock) taken before the global position is drawn and held to
+// commit, so writes to one category commit in global position order and a
+// reader paging a category by global position never skips a message that
+// commits late. The lock key is hash_64 of "<schema>:<category>": writers in
+// different namespaces never wait on each other. Writes to different
+// categories do not serialise; GetAllMessages, which reads across
+// categories, may therefore miss a message that commits after a later one.
+//
+// # Notifications
+//
+// write_message and write_messages NOTIFY the category's channel in the
+// writing transaction, so listeners learn of a message when it commits,
+// whoever wrote it. A channel is "mdb_" and 24 hex digits of the MD5 of
+// "<schema>:<category>" (NotifyChannel; the schema's notify_channel
+// function). WatchCategory registers with the Store's listener, one
+// dedicated connection that LISTENs to the channels that have watchers,
+// reconnects with backoff when the connection drops and then wakes every
+// watcher, since notifications sent meanwhile are lost. Wake-ups are hints:
+// consumers also poll.
+package postgres

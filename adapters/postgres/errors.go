@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/messagedb-go/messagedb/domain"
+)
+
+// ErrClosed is returned by every call on a Store, or on a message store it
+// handed out, after the Store is closed.
+var ErrClosed = errors.New("messagedb: postgres store closed")
+
+// PostgreSQL error codes the adapter translates.
+const (
+	codeUniqueViolation   = "23505"
+	codeRaiseException    = "P0001"
+	codeInvalidSchemaName = "3F000"
+	codeUndefinedTable    = "42P01"
+	codeUndefinedFunction = "42883"
+	codeDuplicateSchema   = "42P06"
+)
+
+// Names of the unique indexes of a namespace's messages table.
+const (
+	indexMessagesID     = "messages_id"
+	indexMessagesStream = "messages_stream"
+)
+
+// wrongVersionPrefix starts Message DB's exception for a failed expected
+// version check: "Wrong expected version: 3 (Stream: account-1, Stream
+// Version: 1)".
+const wrongVersionPrefix = "Wrong expected version: "
+
+func asPgError(err error) (*pgconn.PgError, bool) {
+	var pe *pgconn.PgError
+	ok := errors.As(err, &pe)
+	return pe, ok
+}
+
+// isUniqueViolation reports whether err is a unique violation on the named
+// constraint (index).
+func isUniqueViolation(err error, constraint string) bool {
+	pe, ok := asPgError(err)
+	return ok && pe.Code == codeUniqueViolation && pe.ConstraintName == constraint
+}
+
+// parseWrongVersion reads the expected and actual versions from Message
+// DB's "Wrong expected version" exception.
+func parseWrongVersion(err error) (expected, actual int64, ok bool) {
+	pe, isPg := asPgError(err)
+	if !isPg || pe.Code != codeRaiseException || !strings.HasPrefix(pe.Message, wrongVersionPrefix) {
+		return 0, 0, false
+	}
+	msg := strings.TrimPrefix(pe.Message, wrongVersionPrefix)
+	exp, rest, found := strings.Cut(msg, " (Stream: ")
+	if !found {
+		return 0, 0, false
+	}
+	i := strings.LastIndex(rest, ", Stream Version: ")
+	if i < 0 || !strings.HasSuffix(rest, ")") {
+		return 0, 0, false
+	}
+	act := strings.TrimSuffix(rest[i+len(", Stream Version: "):], ")")
+	e, err1 := strconv.ParseInt(exp, 10, 64)
+	a, err2 := strconv.ParseInt(act, 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, false
+	}
+	return e, a, true
+}
+
+// isNamespaceGone reports whether err says that the namespace's schema or
+// one of its objects does not exist: the namespace was deleted.
+func isNamespaceGone(err error) bool {
+	pe, ok := asPgError(err)
+	if !ok {
+		return false
+	}
+	switch pe.Code {
+	case codeInvalidSchemaName, codeUndefinedTable, codeUndefinedFunction:
+		return true
+	}
+	return false
+}
+
+// dbError turns an error from the driver into one a caller can use: the
+// context's error when the context ended (matchable with errors.Is),
+// domain.ErrNamespaceNotFound when the namespace's schema is gone, else a
+// message that names the operation. Driver errors are formatted, never
+// wrapped, so that no pgconn type becomes part of the API.
+func dbError(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("messagedb: postgres: %s: %w", op, cerr)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("messagedb: postgres: %s: %w", op, err)
+	}
+	if isNamespaceGone(err) {
+		return fmt.Errorf("messagedb: postgres: %s: %w", op, domain.ErrNamespaceNotFound)
+	}
+	return fmt.Errorf("messagedb: postgres: %s: %v", op, err)
+}
+
+// migrationError keeps a *domain.MigrationError matchable while cutting the
+// driver error out of its chain.
+func migrationError(ctx context.Context, op string, err error) error {
+	var me *domain.MigrationError
+	if errors.As(err, &me) {
+		var cause error
+		if me.Err != nil {
+			cause = errors.New(me.Err.Error())
+		}
+		return fmt.Errorf("messagedb: postgres: %s: %w", op, &domain.MigrationError{File: me.File, Err: cause})
+	}
+	return dbError(ctx, op, err)
+}

@@ -1,0 +1,11 @@
+package postgres
+
+import "io/fs"
+
+// WithNamespaceMigrations makes a Store created with opts apply fsys as
+// the namespace migrations instead of the embedded ones.
+func WithNamespaceMigrations(opts *Options, fsys fs.FS) { opts.namespaceMigrations = fsys }
+
+// ListenerPID returns the backend process id of the Store's listener
+// connection, 0 when it is not connected.
+func (s *Store) ListenerPID() uint32 { return s.listener.backendPID() }

@@ -1,0 +1,319 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/ports"
+)
+
+// Namespace is the message store of one namespace: Message DB's operations
+// on the messages table of the namespace's schema. It implements
+// ports.MessageStore, ports.Importer and ports.Watcher, and is safe for
+// concurrent use. Its calls fail with domain.ErrNamespaceNotFound once the
+// namespace is deleted, and with ErrClosed once the Store is closed.
+type Namespace struct {
+	s      *Store
+	id     string
+	schema string
+	q      queries
+}
+
+var (
+	_ ports.MessageStore = (*Namespace)(nil)
+	_ ports.Importer     = (*Namespace)(nil)
+	_ ports.Watcher      = (*Namespace)(nil)
+)
+
+// ID returns the namespace's id.
+func (n *Namespace) ID() string { return n.id }
+
+// Schema returns the namespace's schema, where Message DB's functions are.
+func (n *Namespace) Schema() string { return n.schema }
+
+// queries are the namespace's SQL, with its schema in place.
+type queries struct {
+	write        string
+	stream       string
+	last         string
+	lastOfType   string
+	version      string
+	category     string // no filter
+	correlated   string // correlation filter
+	group        string // consumer group filter
+	correlGroup  string // both
+	all          string
+	importLock   string
+	importMax    string
+	importVers   string
+	importInsert string
+	importSeq    string
+	importNotify string
+}
+
+// messageColumns are read in this order by scanMessages.
+const messageColumns = "m.id, m.stream_name, m.type, m.position, m.global_position, m.data, m.metadata, m.time"
+
+func newNamespace(s *Store, id, schema string) *Namespace {
+	r := strings.NewReplacer("{S}", schema, "{COLS}", messageColumns)
+	q := func(sql string) string { return r.Replace(sql) }
+
+	// Category reads bound (category, global_position) between two rows
+	// and order by both, rather than "category = $1 ORDER BY
+	// global_position": then only the category indexes give that order, and
+	// the planner cannot choose to walk the primary key filtering out other
+	// categories' messages (slow for a category far from the start). A
+	// consumer group's filter is wrapped in COALESCE so that it is estimated
+	// to keep half of the rows: an equality on an expression is estimated to
+	// keep 0.5%, which makes reading and sorting the whole category look
+	// cheaper.
+	const (
+		catFrom = `({S}.category(m.stream_name), m.global_position) >= ($1::varchar, $2::bigint)
+  AND ({S}.category(m.stream_name), m.global_position) <= ($1::varchar, 9223372036854775807)`
+		catOrder   = ` ORDER BY {S}.category(m.stream_name), m.global_position LIMIT $3::bigint`
+		correlated = ` AND {S}.category(m.metadata->>'correlationStreamName') = $4::varchar`
+	)
+	return &Namespace{s: s, id: id, schema: schema, q: queries{
+		write: q(`SELECT out_id, out_stream_name, out_type, out_position, out_global_position, out_written
+FROM {S}.write_messages($1::varchar, $2::uuid[], $3::varchar[], $4::jsonb[], $5::jsonb[], $6::bigint)`),
+		stream: q(`SELECT {COLS} FROM {S}.messages m
+WHERE m.stream_name = $1::text AND m.position >= $2::bigint
+ORDER BY m.position LIMIT $3::bigint`),
+		last: q(`SELECT {COLS} FROM {S}.messages m
+WHERE m.stream_name = $1::text ORDER BY m.position DESC LIMIT 1`),
+		lastOfType: q(`SELECT {COLS} FROM {S}.messages m
+WHERE m.stream_name = $1::text AND m.type = $2::text ORDER BY m.position DESC LIMIT 1`),
+		version:    q(`SELECT max(m.position) FROM {S}.messages m WHERE m.stream_name = $1::text`),
+		category:   q(`SELECT {COLS} FROM {S}.messages m WHERE ` + catFrom + catOrder),
+		correlated: q(`SELECT {COLS} FROM {S}.messages m WHERE ` + catFrom + correlated + catOrder),
+		// The member's global positions come from an index-only scan of
+		// messages_category_group, which holds group_hash: the rows of
+		// other members' streams are not read.
+		group: q(`SELECT {COLS} FROM (
+  SELECT m.global_position FROM {S}.messages m
+  WHERE ` + catFrom + `
+    AND COALESCE(m.group_hash % $4::bigint = $5::bigint, false)
+  ` + catOrder + `
+) AS p JOIN {S}.messages m ON m.global_position = p.global_position
+ORDER BY m.global_position`),
+		correlGroup: q(`SELECT {COLS} FROM {S}.messages m WHERE ` + catFrom + correlated + `
+  AND COALESCE(m.group_hash % $5::bigint = $6::bigint, false)` + catOrder),
+		all: q(`SELECT {COLS} FROM {S}.messages m
+WHERE m.global_position >= $1::bigint ORDER BY m.global_position LIMIT $2::bigint`),
+		importLock: q(`LOCK TABLE {S}.messages IN EXCLUSIVE MODE`),
+		importMax:  q(`SELECT COALESCE(max(m.global_position), 0) FROM {S}.messages m`),
+		importVers: q(`SELECT m.stream_name, max(m.position) FROM {S}.messages m
+WHERE m.stream_name = ANY ($1::text[]) GROUP BY m.stream_name`),
+		importInsert: q(`INSERT INTO {S}.messages (global_position, position, time, stream_name, type, data, metadata, id)
+SELECT * FROM ROWS FROM (
+  pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::timestamp[]),
+  pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::jsonb[]),
+  pg_catalog.unnest($7::jsonb[]), pg_catalog.unnest($8::uuid[]))`),
+		importSeq: q(`SELECT pg_catalog.setval('{S}.messages_global_position_seq', $1::bigint)`),
+		importNotify: q(`SELECT pg_catalog.pg_notify({S}.notify_channel(c), '')
+FROM pg_catalog.unnest($1::varchar[]) AS c`),
+	}}
+}
+
+// op names an operation of this namespace in errors.
+func (n *Namespace) op(what string) string { return fmt.Sprintf("namespace %s: %s", n.id, what) }
+
+// fail translates err from the database.
+func (n *Namespace) fail(ctx context.Context, what string, err error) error {
+	return n.s.closedOr(dbError(ctx, n.op(what), err))
+}
+
+func (n *Namespace) checkOpen() error {
+	if n.s.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// limitArg is a batch size as a LIMIT argument: NULL for no limit.
+func limitArg(batch int64) any {
+	if batch == domain.Unlimited {
+		return nil
+	}
+	return batch
+}
+
+// GetStreamMessages returns the stream's messages from opts.Position, in
+// position order; see ports.MessageStore.
+func (n *Namespace) GetStreamMessages(ctx context.Context, streamName string, opts domain.GetOpts) ([]domain.Message, error) {
+	if err := domain.ValidateStreamName(streamName); err != nil {
+		return nil, err
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := n.checkOpen(); err != nil {
+		return nil, err
+	}
+	return n.query(ctx, "read stream "+streamName, n.q.stream, streamName, opts.Position, limitArg(opts.Limit()))
+}
+
+// GetCategoryMessages returns the category's messages from global position
+// opts.StartPosition(), in global position order, filtered by correlation
+// and consumer group; see ports.MessageStore.
+func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, opts domain.CategoryOpts) ([]domain.Message, error) {
+	if err := domain.ValidateCategory(category); err != nil {
+		return nil, err
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := n.checkOpen(); err != nil {
+		return nil, err
+	}
+	args := []any{category, opts.StartPosition(), limitArg(opts.Limit())}
+	query := n.q.category
+	switch g := opts.ConsumerGroup; {
+	case opts.Correlation == "" && g == nil:
+	case g == nil:
+		query = n.q.correlated
+		args = append(args, opts.Correlation)
+	case opts.Correlation == "":
+		query = n.q.group
+		args = append(args, g.Size, g.Member)
+	default:
+		query = n.q.correlGroup
+		args = append(args, opts.Correlation, g.Size, g.Member)
+	}
+	return n.query(ctx, "read category "+category, query, args...)
+}
+
+// GetAllMessages returns the namespace's messages from global position
+// opts.StartPosition(), in global position order; see ports.MessageStore.
+// Unlike category reads, it may miss a message of another category that
+// commits after a later one (writes serialise per category only).
+func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
+	if opts.Correlation != "" || opts.ConsumerGroup != nil {
+		return nil, fmt.Errorf("%w: GetAllMessages takes no correlation or consumer group", domain.ErrInvalidOptions)
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := n.checkOpen(); err != nil {
+		return nil, err
+	}
+	return n.query(ctx, "read all messages", n.q.all, opts.StartPosition(), limitArg(opts.Limit()))
+}
+
+// GetLastStreamMessage returns the stream's message with the highest
+// position (of messageType, when not empty), or an error matching
+// domain.ErrStreamNotFound.
+func (n *Namespace) GetLastStreamMessage(ctx context.Context, streamName string, messageType string) (domain.Message, error) {
+	if err := domain.ValidateStreamName(streamName); err != nil {
+		return domain.Message{}, err
+	}
+	if err := n.checkOpen(); err != nil {
+		return domain.Message{}, err
+	}
+	var msgs []domain.Message
+	var err error
+	if messageType == "" {
+		msgs, err = n.query(ctx, "read last message of "+streamName, n.q.last, streamName)
+	} else {
+		msgs, err = n.query(ctx, "read last message of "+streamName, n.q.lastOfType, streamName, messageType)
+	}
+	if err != nil {
+		return domain.Message{}, err
+	}
+	if len(msgs) == 0 {
+		if messageType != "" {
+			return domain.Message{}, fmt.Errorf("messagedb: postgres: stream %s has no message of type %s: %w", streamName, messageType, domain.ErrStreamNotFound)
+		}
+		return domain.Message{}, fmt.Errorf("messagedb: postgres: stream %s: %w", streamName, domain.ErrStreamNotFound)
+	}
+	return msgs[0], nil
+}
+
+// GetStreamVersion returns the position of the stream's last message, or
+// domain.NoStream when it has none.
+func (n *Namespace) GetStreamVersion(ctx context.Context, streamName string) (int64, error) {
+	if err := domain.ValidateStreamName(streamName); err != nil {
+		return 0, err
+	}
+	if err := n.checkOpen(); err != nil {
+		return 0, err
+	}
+	return n.streamVersion(ctx, n.s.db.DB, streamName)
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (n *Namespace) streamVersion(ctx context.Context, q queryer, streamName string) (int64, error) {
+	var v sql.NullInt64
+	if err := q.QueryRowContext(ctx, n.q.version, streamName).Scan(&v); err != nil {
+		return 0, n.fail(ctx, "read version of "+streamName, err)
+	}
+	if !v.Valid {
+		return domain.NoStream, nil
+	}
+	return v.Int64, nil
+}
+
+// query runs a read and scans the messages.
+func (n *Namespace) query(ctx context.Context, what, query string, args ...any) ([]domain.Message, error) {
+	rows, err := n.s.db.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, n.fail(ctx, what, err)
+	}
+	msgs, err := scanMessages(rows)
+	if err != nil {
+		return nil, n.fail(ctx, what, err)
+	}
+	return msgs, nil
+}
+
+// scanMessages reads rows of messageColumns and closes rows.
+func scanMessages(rows *sql.Rows) ([]domain.Message, error) {
+	defer rows.Close()
+	msgs := []domain.Message{}
+	var data, metadata sql.RawBytes
+	for rows.Next() {
+		var m domain.Message
+		if err := rows.Scan(&m.ID, &m.StreamName, &m.Type, &m.Position, &m.GlobalPosition, &data, &metadata, &m.Time); err != nil {
+			return nil, err
+		}
+		var err error
+		if m.Data, err = compact(data); err != nil {
+			return nil, fmt.Errorf("message %d: data: %w", m.GlobalPosition, err)
+		}
+		if metadata != nil {
+			if m.Metadata, err = compact(metadata); err != nil {
+				return nil, fmt.Errorf("message %d: metadata: %w", m.GlobalPosition, err)
+			}
+		}
+		m.Time = m.Time.UTC()
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return msgs, nil
+}
+
+// compact copies jsonb text without the blanks PostgreSQL puts after ":"
+// and ",", as the SQLite backend returns it. NULL data (written through
+// SQL) reads as JSON null.
+func compact(b []byte) (json.RawMessage, error) {
+	if b == nil {
+		return json.RawMessage("null"), nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(b))
+	if err := json.Compact(&buf, b); err != nil {
+		return nil, errors.New("not JSON")
+	}
+	return buf.Bytes(), nil
+}

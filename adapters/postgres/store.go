@@ -1,0 +1,331 @@
+package postgres
+
+import (
+	"context"
+	"crypto/md5"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/internal/migrate"
+	"github.com/messagedb-go/messagedb/migrations"
+	"github.com/messagedb-go/messagedb/ports"
+)
+
+// DefaultMaxConns is the size of a Store's connection pool when
+// Options.MaxConns is 0.
+const DefaultMaxConns = 10
+
+// SchemaPrefix starts the name of every namespace's schema.
+const SchemaPrefix = "messagedb_"
+
+// Application names the Store's connections report to PostgreSQL
+// (pg_stat_activity.application_name), unless the URL sets one.
+const (
+	applicationName         = "messagedb"
+	listenerApplicationName = "messagedb-listener"
+)
+
+// Options adjust a Store. The zero value (or nil) uses the defaults.
+type Options struct {
+	// MetadataSchema is the schema of the registry of namespaces; default
+	// "messagedb". It must be a plain lowercase SQL identifier.
+	MetadataSchema string
+	// MaxConns is the most connections the pool opens; default
+	// DefaultMaxConns. The Store opens one more, for LISTEN, once a
+	// category is watched.
+	MaxConns int
+
+	// namespaceMigrations replaces the embedded namespace migrations
+	// (tests: a migration that fails).
+	namespaceMigrations fs.FS
+}
+
+// Store is the PostgreSQL backend: a registry of namespaces in the metadata
+// schema, each namespace a schema of its own. It is safe for concurrent use.
+type Store struct {
+	db       *bun.DB
+	mdSchema string
+	migrator *migrate.Migrator
+	listener *listener
+	closed   atomic.Bool
+}
+
+var _ ports.Store = (*Store)(nil)
+
+// Open connects to the PostgreSQL database at url (a postgres:// URL or a
+// keyword/value DSN, as pgx accepts) and migrates the registry in the
+// metadata schema. The Store owns its connection pool; Close releases it.
+//
+// Queries run in pgx's "exec" mode: one round trip each, parameters sent
+// apart from the SQL text, and no server-side prepared statement left
+// behind per distinct query (bun inlines its arguments, which would
+// otherwise prepare one statement per query text and value).
+func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.MetadataSchema == "" {
+		o.MetadataSchema = migrate.DefaultMetadataSchema
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxConns < 0 {
+		return nil, fmt.Errorf("messagedb: postgres: MaxConns %d must not be negative", o.MaxConns)
+	}
+
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		// The parse error may quote the URL's password; say no more.
+		return nil, errors.New("messagedb: postgres: cannot parse the connection URL")
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	listenCfg := cfg.Copy()
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = applicationName
+	}
+	listenCfg.RuntimeParams["application_name"] = listenerApplicationName
+
+	sqldb := stdlib.OpenDB(*cfg)
+	sqldb.SetMaxOpenConns(o.MaxConns)
+	sqldb.SetMaxIdleConns(o.MaxConns)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	db := bun.NewDB(sqldb, pgdialect.New())
+
+	m, err := migrate.New(db, migrations.Postgres, &migrate.Options{
+		MetadataSchema: o.MetadataSchema,
+		Namespace:      o.namespaceMigrations,
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("messagedb: postgres: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, dbError(ctx, "connect", err)
+	}
+	if err := m.AutoMigrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, migrationError(ctx, "migrate the registry", err)
+	}
+	s := &Store{db: db, mdSchema: o.MetadataSchema, migrator: m}
+	s.listener = newListener(listenCfg)
+	return s, nil
+}
+
+// Close stops the listener, closes the watchers' channels and the
+// connection pool. Message stores handed out fail with ErrClosed afterwards.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.listener.close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("messagedb: postgres: close: %v", err)
+	}
+	return nil
+}
+
+// DB returns the Store's connection pool, for tools that run their own SQL
+// (the Store keeps owning it).
+func (s *Store) DB() *bun.DB { return s.db }
+
+// SchemaName returns the schema of a namespace: "messagedb_" and the id.
+// Namespace ids are validated (domain.ValidateNamespaceID), so the name is
+// a plain identifier of at most 60 bytes, never a reserved or pg_ name, and
+// two ids never share a schema.
+func SchemaName(namespaceID string) string { return SchemaPrefix + namespaceID }
+
+// NotifyChannel returns the LISTEN/NOTIFY channel on which writes to a
+// category of a namespace are announced: "mdb_" and 24 hex digits of the MD5
+// of "<schema>:<category>", so that it is an identifier within PostgreSQL's
+// 63 bytes whatever the names. The namespace's notify_channel(category)
+// function computes the same.
+func NotifyChannel(namespaceID, category string) string {
+	sum := md5.Sum([]byte(SchemaName(namespaceID) + ":" + category))
+	return "mdb_" + hex.EncodeToString(sum[:])[:24]
+}
+
+// registryRow is a row of the registry of namespaces.
+type registryRow struct {
+	bun.BaseModel `bun:"table:namespaces,alias:n"`
+
+	ID          string    `bun:"id,pk"`
+	SchemaName  string    `bun:"schema_name"`
+	Description string    `bun:"description"`
+	TokenHash   string    `bun:"token_hash"`
+	CreatedAt   time.Time `bun:"created_at,nullzero,default:now()"`
+}
+
+func (r registryRow) namespace() domain.Namespace {
+	return domain.Namespace{
+		ID:          r.ID,
+		Description: r.Description,
+		TokenHash:   r.TokenHash,
+		CreatedAt:   r.CreatedAt.UTC(),
+	}
+}
+
+// registry is the qualified registry table, for bun's ModelTableExpr.
+func (s *Store) registry() (string, bun.Ident) {
+	return "?.namespaces AS n", bun.Ident(s.mdSchema)
+}
+
+// CreateNamespace creates an empty namespace in one transaction: its
+// registry row, its schema and the namespace migrations (Message DB's table
+// and functions). On error nothing is left: neither schema nor row.
+func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error) {
+	if err := domain.ValidateNamespaceID(id); err != nil {
+		return domain.Namespace{}, err
+	}
+	if s.closed.Load() {
+		return domain.Namespace{}, ErrClosed
+	}
+	schema := SchemaName(id)
+	row := registryRow{ID: id, SchemaName: schema, Description: opts.Description, TokenHash: opts.TokenHash}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		expr, ident := s.registry()
+		if _, err := tx.NewInsert().Model(&row).ModelTableExpr(expr, ident).Returning("created_at").Exec(ctx); err != nil {
+			if isUniqueViolation(err, "namespaces_pkey") || isUniqueViolation(err, "namespaces_schema_name_key") {
+				return fmt.Errorf("messagedb: postgres: create namespace %q: %w", id, domain.ErrNamespaceExists)
+			}
+			return dbError(ctx, "create namespace "+id, err)
+		}
+		if _, err := tx.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+			if pe, ok := asPgError(err); ok && pe.Code == codeDuplicateSchema {
+				return fmt.Errorf("messagedb: postgres: create namespace %q: schema %s exists already: %w", id, schema, domain.ErrNamespaceExists)
+			}
+			return dbError(ctx, "create namespace "+id, err)
+		}
+		if err := s.migrator.ApplyNamespaceMigrationTx(ctx, tx, schema); err != nil {
+			return migrationError(ctx, "create namespace "+id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return domain.Namespace{}, s.closedOr(err)
+	}
+	return row.namespace(), nil
+}
+
+// DeleteNamespace drops the namespace's schema with every message in it,
+// and its registry row, in one transaction. It waits for transactions that
+// use the schema to end.
+func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
+	if err := domain.ValidateNamespaceID(id); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var schema string
+		expr, ident := s.registry()
+		err := tx.NewDelete().Model((*registryRow)(nil)).ModelTableExpr(expr, ident).
+			Where("n.id = ?", id).Returning("schema_name").Scan(ctx, &schema)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("messagedb: postgres: delete namespace %q: %w", id, domain.ErrNamespaceNotFound)
+		}
+		if err != nil {
+			return dbError(ctx, "delete namespace "+id, err)
+		}
+		if _, err := tx.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+bunIdent(schema)+" CASCADE"); err != nil {
+			return dbError(ctx, "delete namespace "+id, err)
+		}
+		return nil
+	})
+	return s.closedOr(err)
+}
+
+// GetNamespace returns the namespace's registry entry.
+func (s *Store) GetNamespace(ctx context.Context, id string) (domain.Namespace, error) {
+	row, err := s.lookup(ctx, id)
+	if err != nil {
+		return domain.Namespace{}, err
+	}
+	return row.namespace(), nil
+}
+
+// ListNamespaces returns every namespace, ordered by id.
+func (s *Store) ListNamespaces(ctx context.Context) ([]domain.Namespace, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	var rows []registryRow
+	expr, ident := s.registry()
+	if err := s.db.NewSelect().Model(&rows).ModelTableExpr(expr, ident).OrderExpr("n.id").Scan(ctx); err != nil {
+		return nil, s.closedOr(dbError(ctx, "list namespaces", err))
+	}
+	out := make([]domain.Namespace, len(rows))
+	for i, r := range rows {
+		out[i] = r.namespace()
+	}
+	return out, nil
+}
+
+// MessageStore returns the namespace's message store; see Namespace.
+func (s *Store) MessageStore(ctx context.Context, namespaceID string) (ports.MessageStore, error) {
+	n, err := s.Namespace(ctx, namespaceID)
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Namespace returns the namespace's message store, which also implements
+// ports.Importer and ports.Watcher.
+func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
+	row, err := s.lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return newNamespace(s, row.ID, row.SchemaName), nil
+}
+
+func (s *Store) lookup(ctx context.Context, id string) (registryRow, error) {
+	var row registryRow
+	if err := domain.ValidateNamespaceID(id); err != nil {
+		return row, err
+	}
+	if s.closed.Load() {
+		return row, ErrClosed
+	}
+	expr, ident := s.registry()
+	err := s.db.NewSelect().Model(&row).ModelTableExpr(expr, ident).Where("n.id = ?", id).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return row, fmt.Errorf("messagedb: postgres: namespace %q: %w", id, domain.ErrNamespaceNotFound)
+	}
+	if err != nil {
+		return row, s.closedOr(dbError(ctx, "get namespace "+id, err))
+	}
+	return row, nil
+}
+
+// closedOr returns ErrClosed for an error caused by the Store being closed
+// meanwhile, else err.
+func (s *Store) closedOr(err error) error {
+	if err != nil && s.closed.Load() {
+		return fmt.Errorf("%w (%v)", ErrClosed, err)
+	}
+	return err
+}
+
+// bunIdent quotes a SQL identifier.
+func bunIdent(name string) string {
+	return pgx.Identifier{name}.Sanitize()
+}

@@ -1,0 +1,10 @@
+package postgres_test
+
+import (
+	"fmt"
+	"io/fs"
+)
+
+func fsReadFile(fsys fs.FS, name string) ([]byte, error) { return fs.ReadFile(fsys, name) }
+
+func typeName(v any) string { return fmt.Sprintf("%T", v) }

@@ -1,0 +1,346 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/messagedb-go/messagedb/domain"
+)
+
+// WatchCategory returns a channel that receives a value after messages
+// written to the category have committed; see ports.Watcher. Every write
+// notifies the category's channel (NotifyChannel) in its transaction, also
+// writes made through SQL by Message DB clients and other processes, and
+// the Store's listener connection LISTENs to the channels that have
+// watchers. WatchCategory returns once the listener listens to the channel,
+// or once a connection attempt failed (it then retries on its own, and wakes
+// every watcher when it is back, since notifications were lost meanwhile).
+// The channel is closed when ctx is done or the Store closed.
+func (n *Namespace) WatchCategory(ctx context.Context, category string) (<-chan struct{}, error) {
+	if err := domain.ValidateCategory(category); err != nil {
+		return nil, err
+	}
+	if err := n.checkOpen(); err != nil {
+		return nil, err
+	}
+	ch, ready, err := n.s.listener.watch(ctx, NotifyChannel(n.id, category))
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-ready:
+	case <-ctx.Done():
+	}
+	return ch, nil
+}
+
+// Timings of the listener.
+const (
+	connectTimeout  = 10 * time.Second
+	minBackoff      = 50 * time.Millisecond
+	maxBackoff      = 5 * time.Second
+	heartbeat       = 30 * time.Second // a ping after this long without notification
+	listenerTimeout = 5 * time.Second  // for LISTEN, UNLISTEN and the ping
+)
+
+// listener is a Store's LISTEN connection: one goroutine, started on the
+// first watch, that keeps a dedicated connection listening to the channels
+// that have watchers and dispatches notifications to them.
+type listener struct {
+	cfg *pgx.ConnConfig
+
+	ctx    context.Context // canceled by close
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the goroutine has ended
+
+	mu        sync.Mutex
+	started   bool
+	closed    bool
+	chans     map[string]*channel
+	dirty     bool               // the set of channels changed since the last sync
+	interrupt context.CancelFunc // ends the current wait, to sync
+	pid       uint32             // backend of the current connection, 0 if none
+}
+
+// channel is one LISTEN channel and its watchers.
+type channel struct {
+	watchers  map[*watcher]struct{}
+	listening bool          // LISTEN done on the current connection
+	ready     chan struct{} // closed once listening, or once a connection attempt failed
+}
+
+type watcher struct {
+	ch   chan struct{}
+	stop func() bool // unregisters the context.AfterFunc
+}
+
+func newListener(cfg *pgx.ConnConfig) *listener {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &listener{cfg: cfg, ctx: ctx, cancel: cancel, done: make(chan struct{}), chans: map[string]*channel{}}
+}
+
+// watch registers a watcher of the channel until ctx is done. ready is
+// closed once the channel is listened to (or the listener is disconnected).
+func (l *listener) watch(ctx context.Context, name string) (_ <-chan struct{}, ready <-chan struct{}, _ error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, nil, ErrClosed
+	}
+	c := l.chans[name]
+	if c == nil {
+		c = &channel{watchers: map[*watcher]struct{}{}, ready: make(chan struct{})}
+		l.chans[name] = c
+		l.poke()
+	}
+	w := &watcher{ch: make(chan struct{}, 1)}
+	c.watchers[w] = struct{}{}
+	// Runs in a goroutine of its own once ctx is done, and waits for l.mu:
+	// w is registered by then.
+	w.stop = context.AfterFunc(ctx, func() { l.remove(name, w) })
+	if !l.started {
+		l.started = true
+		go l.run()
+	}
+	return w.ch, c.ready, nil
+}
+
+// remove unregisters w and closes its channel, unless that was done.
+func (l *listener) remove(name string, w *watcher) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.chans[name]
+	if c == nil {
+		return
+	}
+	if _, ok := c.watchers[w]; !ok {
+		return
+	}
+	delete(c.watchers, w)
+	close(w.ch)
+	if len(c.watchers) == 0 {
+		delete(l.chans, name)
+		l.poke()
+	}
+}
+
+// poke asks the goroutine to sync its LISTENs. l.mu is held.
+func (l *listener) poke() {
+	l.dirty = true
+	if l.interrupt != nil {
+		l.interrupt()
+	}
+}
+
+// close stops the goroutine, waits for it and closes every watcher's
+// channel.
+func (l *listener) close() {
+	l.mu.Lock()
+	l.closed = true
+	started := l.started
+	l.mu.Unlock()
+	l.cancel()
+	if started {
+		<-l.done
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.chans {
+		for w := range c.watchers {
+			w.stop()
+			close(w.ch)
+		}
+	}
+	l.chans = map[string]*channel{}
+}
+
+// run connects, serves and reconnects with backoff until the listener is
+// closed.
+func (l *listener) run() {
+	defer close(l.done)
+	backoff := minBackoff
+	reconnect := false
+	for l.ctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(l.ctx, connectTimeout)
+		conn, err := pgx.ConnectConfig(ctx, l.cfg)
+		cancel()
+		if err != nil {
+			l.disconnected()
+			select {
+			case <-l.ctx.Done():
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, maxBackoff)
+			reconnect = true
+			continue
+		}
+		backoff = minBackoff
+		l.serve(conn, reconnect)
+		ctx, cancel = context.WithTimeout(context.Background(), listenerTimeout)
+		_ = conn.Close(ctx)
+		cancel()
+		l.disconnected()
+		reconnect = true
+	}
+}
+
+// disconnected marks every channel as not listened to, and releases the
+// watchers waiting for a LISTEN.
+func (l *listener) disconnected() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pid = 0
+	for _, c := range l.chans {
+		c.listening = false
+		select {
+		case <-c.ready:
+		default:
+			close(c.ready)
+		}
+	}
+}
+
+// serve keeps conn listening to the watched channels and dispatches
+// notifications until the connection fails or the listener is closed. After
+// a reconnection every watcher is woken: notifications sent while the
+// connection was down are lost.
+func (l *listener) serve(conn *pgx.Conn, reconnected bool) {
+	listened := map[string]bool{}
+	l.mu.Lock()
+	l.pid = conn.PgConn().PID()
+	l.mu.Unlock()
+	for {
+		if err := l.sync(conn, listened); err != nil {
+			return
+		}
+		if reconnected {
+			l.wakeAll()
+			reconnected = false
+		}
+
+		wait, cancel := context.WithTimeout(l.ctx, heartbeat)
+		l.mu.Lock()
+		l.interrupt = cancel
+		if l.dirty {
+			cancel()
+		}
+		l.mu.Unlock()
+		note, err := conn.WaitForNotification(wait)
+		l.mu.Lock()
+		l.interrupt = nil
+		l.mu.Unlock()
+		interrupted := wait.Err() != nil
+		cancel()
+
+		switch {
+		case l.ctx.Err() != nil:
+			return
+		case err == nil:
+			l.dispatch(note.Channel)
+		case conn.IsClosed():
+			return
+		case interrupted && errors.Is(wait.Err(), context.DeadlineExceeded):
+			// Nothing for a while: check that the connection is alive.
+			ctx, cancel := context.WithTimeout(l.ctx, listenerTimeout)
+			err := conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				return
+			}
+		case interrupted:
+			// poked: sync
+		default:
+			return
+		}
+	}
+}
+
+// sync LISTENs to the watched channels not listened to yet and UNLISTENs
+// those without watchers.
+func (l *listener) sync(conn *pgx.Conn, listened map[string]bool) error {
+	l.mu.Lock()
+	l.dirty = false
+	var listen, unlisten []string
+	for name, c := range l.chans {
+		if !listened[name] || !c.listening {
+			listen = append(listen, name)
+		}
+	}
+	for name := range listened {
+		if l.chans[name] == nil {
+			unlisten = append(unlisten, name)
+		}
+	}
+	l.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(l.ctx, listenerTimeout)
+	defer cancel()
+	for _, name := range unlisten {
+		if _, err := conn.Exec(ctx, "UNLISTEN "+bunIdent(name)); err != nil {
+			return fmt.Errorf("unlisten: %w", err)
+		}
+		delete(listened, name)
+	}
+	for _, name := range listen {
+		if _, err := conn.Exec(ctx, "LISTEN "+bunIdent(name)); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		listened[name] = true
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name, c := range l.chans {
+		if listened[name] && !c.listening {
+			c.listening = true
+			select {
+			case <-c.ready:
+			default:
+				close(c.ready)
+			}
+		}
+	}
+	return nil
+}
+
+// dispatch wakes the channel's watchers; a watcher with a wake-up pending
+// keeps just that one.
+func (l *listener) dispatch(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c := l.chans[name]; c != nil {
+		for w := range c.watchers {
+			wake(w)
+		}
+	}
+}
+
+func (l *listener) wakeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.chans {
+		for w := range c.watchers {
+			wake(w)
+		}
+	}
+}
+
+func wake(w *watcher) {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
+
+// backendPID returns the process id of the listener's connection, 0 when
+// it is not connected.
+func (l *listener) backendPID() uint32 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pid
+}
