@@ -143,6 +143,7 @@ func categoryQuery(variant int) string {
 // openNamespace opens a namespace's database, creating it if needed, applies
 // its pending migrations and prepares its statements.
 func (s *Store) openNamespace(ctx context.Context, id string) (*nsDB, error) {
+	s.opened.Add(1)
 	var dsn string
 	if s.opts.InMemory {
 		dsn = s.memoryDSN("ns-" + id)

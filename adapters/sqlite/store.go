@@ -102,6 +102,7 @@ type Store struct {
 	memID    string        // makes in-memory database names unique to this Store
 	memSeq   atomic.Uint64 // and to each namespace created in it
 	registry *conns
+	opened   atomic.Int64 // namespace databases opened, for tests
 
 	// admin serialises the creation and deletion of namespaces (and the
 	// first look-up of one) in this Store; across processes they serialise
