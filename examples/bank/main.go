@@ -1,0 +1,181 @@
+// Command bank is a small event-sourced application on messagedb: commands
+// append events to account streams with expected versions, and a consumer
+// projects the balances from the account category.
+//
+//	go run ./examples/bank
+//
+// It runs on an in-memory store, so every run starts empty and prints the
+// same story: accounts opened, deposits, withdrawals (one rejected for
+// insufficient funds), two tellers racing on one account (a version
+// conflict, retried), and the balances the consumer projected.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+
+	"github.com/messagedb-go/messagedb/app"
+	"github.com/messagedb-go/messagedb/domain"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bank:", err)
+		os.Exit(1)
+	}
+}
+
+// balances is the read model the consumer builds.
+type balances struct {
+	mu      sync.Mutex
+	owner   map[string]string
+	amount  map[string]int64
+	applied map[string]int64 // stream position applied last, per account
+}
+
+// project is the consumer's handler: it folds each account event into the
+// read model. Delivery is at least once (after a crash, the messages since
+// the consumer's last stored position come again), so it skips what it has
+// applied already, by stream position.
+func (b *balances) project(_ context.Context, m domain.Message) error {
+	var e event
+	if err := json.Unmarshal(m.Data, &e); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if last, ok := b.applied[m.StreamName]; ok && m.Position <= last {
+		return nil
+	}
+	b.applied[m.StreamName] = m.Position
+	switch m.Type {
+	case Opened:
+		b.owner[m.StreamName] = e.Owner
+	case Deposited:
+		b.amount[m.StreamName] += e.Amount
+	case Withdrawn:
+		b.amount[m.StreamName] -= e.Amount
+	}
+	return nil
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	store, err := app.Open(ctx, "memory:", nil)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ns, err := store.EnsureNamespace(ctx, "bank", domain.NamespaceOptions{Description: "examples/bank"})
+	if err != nil {
+		return err
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	b := &bank{ns: ns, log: logf}
+
+	// The projection runs alongside the commands, as it would in a service.
+	view := &balances{owner: map[string]string{}, amount: map[string]int64{}, applied: map[string]int64{}}
+	caughtUp := make(chan int64, 1)
+	consumer, err := ns.NewConsumer("account", view.project, app.ConsumerOptions{
+		ID: "balances",
+		OnCaughtUp: func(gp int64) {
+			select { // keep only the latest position
+			case <-caughtUp:
+			default:
+			}
+			caughtUp <- gp
+		},
+	})
+	if err != nil {
+		return err
+	}
+	consumerCtx, stopConsumer := context.WithCancel(ctx)
+	defer stopConsumer()
+	consumed := make(chan error, 1)
+	go func() { consumed <- consumer.Run(consumerCtx) }()
+
+	steps := []func() error{
+		func() error { return b.Open(ctx, "1", "ada") },
+		func() error { return b.Open(ctx, "2", "grace") },
+		func() error { return b.Deposit(ctx, "1", 100) },
+		func() error { return b.Deposit(ctx, "2", 50) },
+		func() error { return b.Withdraw(ctx, "1", 30) },
+		func() error { return b.Withdraw(ctx, "2", 80) }, // more than the balance: rejected
+		func() error { return b.Deposit(ctx, "3", 10) },  // no such account: rejected
+		func() error { return b.Open(ctx, "1", "ada") },  // already open: rejected
+		func() error {
+			// Two tellers withdraw from account 1 at once. Teller B loads the
+			// account (version 2, balance 70), then teller A's withdrawal
+			// lands before B writes: B's expected version is stale, its write
+			// is refused, and B runs again on the new state.
+			tellerA := &bank{ns: ns, log: func(format string, args ...any) { logf("    "+format, args...) }}
+			logf("two tellers withdraw from account 1 at once; teller B:")
+			return b.withdraw(ctx, "1", 40, func(attempt int) error {
+				if attempt > 1 {
+					return nil
+				}
+				logf("  teller A, between B's read and B's write:")
+				return tellerA.Withdraw(ctx, "1", 20)
+			})
+		},
+		func() error { return b.Deposit(ctx, "2", 25) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+
+	// Wait until the consumer has handled everything written.
+	last, err := lastGlobalPosition(ctx, ns)
+	if err != nil {
+		return err
+	}
+	for gp := int64(0); gp < last; {
+		select {
+		case gp = <-caughtUp:
+		case err := <-consumed:
+			return fmt.Errorf("consumer stopped: %w", err)
+		}
+	}
+	stopConsumer()
+	if err := <-consumed; err != nil {
+		return err
+	}
+	pos, err := consumer.Position(ctx)
+	if err != nil {
+		return err
+	}
+
+	logf("")
+	logf("balances projected by consumer %q (position %d in %s):", "balances", pos, consumer.PositionStream())
+	streams := make([]string, 0, len(view.owner))
+	for s := range view.owner {
+		streams = append(streams, s)
+	}
+	sort.Strings(streams)
+	for _, s := range streams {
+		logf("  %-10s %-6s %4d", s, view.owner[s], view.amount[s])
+	}
+	return nil
+}
+
+// lastGlobalPosition returns the global position of the last message of the
+// account category.
+func lastGlobalPosition(ctx context.Context, ns *app.Namespace) (int64, error) {
+	var last int64
+	for {
+		msgs, err := ns.ReadCategory(ctx, "account", domain.CategoryOpts{Position: last + 1})
+		if err != nil {
+			return 0, err
+		}
+		if len(msgs) == 0 {
+			return last, nil
+		}
+		last = msgs[len(msgs)-1].GlobalPosition
+	}
+}
