@@ -29,6 +29,9 @@ const (
 	PositionMessageType = "Recorded"
 )
 
+// finalPositionTimeout bounds the write of the position when Run returns.
+const finalPositionTimeout = 30 * time.Second
+
 // Handler handles one message. An error is dealt with according to the
 // consumer's ErrorPolicy. Delivery is at least once (see Consumer), so a
 // handler should be idempotent: a message can be handed to it again after a
@@ -109,12 +112,13 @@ type ConsumerOptions struct {
 	PositionUpdateInterval int
 	// OnError is the policy for handler errors; nil means StopOnError.
 	OnError ErrorPolicy
-	// OnCaughtUp, when set, is called with the global position read up to
-	// (before any message is read: the stored position, or Position-1) when
-	// the consumer has caught up with the
-	// head of the category: at the first read that returns fewer than
+	// OnCaughtUp, when set, is called when the consumer has caught up with
+	// the head of the category: at the first read that returns fewer than
 	// BatchSize messages, then again each time it catches up after handling
-	// more. It runs on the consumer's goroutine and should return quickly.
+	// more (not at every idle poll). Its argument is the global position of
+	// the last message handled (before any: the stored position, or
+	// Position-1); for a group member, the last of its own messages. It runs
+	// on the consumer's goroutine and should return quickly.
 	OnCaughtUp func(globalPosition int64)
 }
 
@@ -260,7 +264,7 @@ func (c *Consumer) Position(ctx context.Context) (int64, error) {
 }
 
 // Run consumes until ctx is cancelled or the handler fails for good. It
-// resumes after the stored position (or at Options.Position when none is
+// resumes after the stored position (or at ConsumerOptions.Position when none is
 // stored), hands messages to the handler one at a time in global position
 // order, and stores its position on the way out.
 //
@@ -268,8 +272,8 @@ func (c *Consumer) Position(ctx context.Context) (int64, error) {
 // stored. A handler failure that the policy gives up on returns a
 // *HandlerError; a read or position write that fails returns that error.
 // The final position is stored in every case, under a context that is not
-// cancelled. One Consumer runs once at a time (else ErrConsumerRunning); run
-// it again after it returned to resume.
+// cancelled (but bounded by a 30-second timeout). One Consumer runs once at
+// a time (else ErrConsumerRunning); run it again after it returned to resume.
 func (c *Consumer) Run(ctx context.Context) (err error) {
 	if !c.running.CompareAndSwap(false, true) {
 		return fmt.Errorf("consumer %s: %w", c.opts.ID, ErrConsumerRunning)
@@ -289,7 +293,11 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 	}
 	r := &run{c: c, stored: stored, handled: stored}
 	defer func() {
-		if perr := r.storePosition(context.WithoutCancel(ctx)); perr != nil {
+		// The last position is stored even when ctx is cancelled (that is
+		// how a clean stop repeats nothing), but not forever.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalPositionTimeout)
+		defer cancel()
+		if perr := r.storePosition(sctx); perr != nil {
 			err = errors.Join(err, perr)
 		}
 	}()
