@@ -287,3 +287,26 @@ func sameJSONLines(t *testing.T, want, got string, msgAndArgs ...any) {
 		assert.JSONEq(t, wl[i], gl[i], msgAndArgs...)
 	}
 }
+
+// Without --db or MESSAGEDB_URL the store is SQLite in ./messagedb-data.
+func TestE2E_DefaultDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	runIn := func(args ...string) result {
+		cmd := exec.Command(binary(t), args...)
+		cmd.Dir = dir
+		cmd.Env = withoutEnv(os.Environ(), "MESSAGEDB_URL")
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		require.NoError(t, err, "messagedb %v: %s", args, errOut.String())
+		return result{stdout: out.String(), stderr: errOut.String()}
+	}
+	runIn("write", "account-1", "Opened", `{"owner":"ada"}`)
+	msgs := jsonLines[domain.Message](t, runIn("stream", "account-1", "--json").stdout)
+	require.Len(t, msgs, 1)
+	assert.JSONEq(t, `{"owner":"ada"}`, string(msgs[0].Data))
+	info, err := os.Stat(filepath.Join(dir, "messagedb-data"))
+	require.NoError(t, err, "the default store is ./messagedb-data")
+	assert.True(t, info.IsDir())
+}
