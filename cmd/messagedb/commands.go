@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 )
 
 // runner executes a command with its arguments (flags already parsed).
@@ -54,9 +53,9 @@ Flags may come before or after the arguments; "--" ends the flags.
 
 Global flags:
   --db URL          the store (default $MESSAGEDB_URL, else ` + defaultDB + `):
-                      sqlite:DIR             SQLite files in directory DIR
-                      memory:                SQLite in memory (gone when the command ends)
-                      postgres://USER@HOST/DB PostgreSQL (also postgresql://)
+                      sqlite:DIR               SQLite files in directory DIR
+                      memory:                  SQLite in memory (gone when the command ends)
+                      postgres://USER@HOST/DB  PostgreSQL (also postgresql://)
   --namespace ID    the namespace (default "` + defaultNamespace + `"; created by the first write)
   --json            one JSON object per line instead of tables
   -h, --help        help
@@ -73,12 +72,10 @@ Run "messagedb help COMMAND" for a command's flags.
 
 func (c *cli) printUsage(w io.Writer) {
 	fmt.Fprint(w, usageHeader)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, cmd := range commands {
-		fmt.Fprintf(tw, "  %s %s\t%s\n", cmd.name, cmd.args, cmd.short)
+		fmt.Fprintf(w, "  %s\n      %s\n", strings.TrimSpace(cmd.name+" "+cmd.args), cmd.short)
 	}
-	fmt.Fprintf(tw, "  help [COMMAND]\tthis help, or a command's\n")
-	tw.Flush()
+	fmt.Fprintf(w, "  help [COMMAND]\n      this help, or a command's\n")
 	fmt.Fprint(w, usageFooter)
 }
 

@@ -321,7 +321,7 @@ func TestHelpAndVersion(t *testing.T) {
 		r := invoke(t, nil, "", args...)
 		assert.Equal(t, 0, r.code)
 		for _, cmd := range commands {
-			assert.Contains(t, r.stdout, "  "+cmd.name+" ", "help %v lists %s", args, cmd.name)
+			assert.Contains(t, r.stdout, "\n  "+strings.TrimSpace(cmd.name+" "+cmd.args)+"\n", "help %v lists %s", args, cmd.name)
 		}
 	}
 	for _, args := range [][]string{{"help", "write"}, {"write", "--help"}, {"write", "-h"}} {
