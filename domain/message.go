@@ -60,14 +60,18 @@ type NewMessage struct {
 	ID uuid.UUID
 	// Type is required.
 	Type string
-	// Data is the JSON body; empty means {}.
+	// Data is the JSON body; empty means {}. It is stored in canonical form:
+	// object keys ordered shorter first then bytewise (as PostgreSQL's jsonb
+	// orders them), no white space, numbers in plain notation.
 	Data json.RawMessage
 	// Metadata is optional JSON metadata; empty means none.
 	Metadata json.RawMessage
 }
 
 // Prepare validates the message and returns it ready to store: an id
-// generated when absent, data and metadata compacted, empty data as {}.
+// generated when absent, data and metadata in canonical form (the form
+// PostgreSQL's jsonb gives back, without white space, so that every backend
+// returns the same bytes), empty data as {}, empty metadata as none.
 // The error matches ErrInvalidMessage.
 func (m NewMessage) Prepare() (NewMessage, error) {
 	if m.Type == "" {
@@ -86,13 +90,13 @@ func (m NewMessage) Prepare() (NewMessage, error) {
 	var err error
 	if len(bytes.TrimSpace(m.Data)) == 0 {
 		m.Data = json.RawMessage("{}")
-	} else if m.Data, err = compactJSON(m.Data); err != nil {
-		return m, fmt.Errorf("%w: data is not JSON: %w", ErrInvalidMessage, err)
+	} else if m.Data, err = canonicalJSON(m.Data); err != nil {
+		return m, fmt.Errorf("%w: data is not valid JSON: %w", ErrInvalidMessage, err)
 	}
 	if len(bytes.TrimSpace(m.Metadata)) == 0 {
 		m.Metadata = nil
-	} else if m.Metadata, err = compactJSON(m.Metadata); err != nil {
-		return m, fmt.Errorf("%w: metadata is not JSON: %w", ErrInvalidMessage, err)
+	} else if m.Metadata, err = canonicalJSON(m.Metadata); err != nil {
+		return m, fmt.Errorf("%w: metadata is not valid JSON: %w", ErrInvalidMessage, err)
 	}
 	return m, nil
 }
@@ -116,21 +120,6 @@ func PrepareBatch(msgs []NewMessage) ([]NewMessage, error) {
 		out[i] = p
 	}
 	return out, nil
-}
-
-// compactJSON checks that b is one JSON value, with no NUL character
-// (PostgreSQL's jsonb refuses \u0000), and returns it without insignificant
-// white space.
-func compactJSON(b []byte) (json.RawMessage, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(b))
-	if err := json.Compact(&buf, b); err != nil {
-		return nil, err
-	}
-	if bytes.Contains(buf.Bytes(), []byte(`\u0000`)) {
-		return nil, fmt.Errorf("contains \\u0000")
-	}
-	return buf.Bytes(), nil
 }
 
 // WriteResult is where a written message was stored.
