@@ -391,9 +391,9 @@ func TestParity_MDB001_6A_T5_OptimisticLocking(t *testing.T) {
 			{"acct-1", 2, "A", domain.ExpectVersion(0)},
 			{"acct-1", 3, "A", domain.ExpectVersion(0)},
 			{"acct-1", 3, "A", domain.ExpectVersion(5)}, // idempotent retry: no check
-			{"acct-1", 3, "B", domain.AnyVersion},        // same id, other type
-			{"acct-2", 3, "A", domain.AnyVersion},        // same id, other stream
-			{"other-2", 3, "A", domain.AnyVersion},       // same id, other category
+			{"acct-1", 3, "B", domain.AnyVersion},       // same id, other type
+			{"acct-2", 3, "A", domain.AnyVersion},       // same id, other stream
+			{"other-2", 3, "A", domain.AnyVersion},      // same id, other category
 			{"acct-1", 4, "A", domain.ExpectVersion(3)},
 			{"acct-1", 4, "A", domain.ExpectVersion(-2)},
 			{"acct-3", 5, "A", domain.ExpectVersion(0)},
