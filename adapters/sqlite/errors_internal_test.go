@@ -15,7 +15,7 @@ import (
 func openTestNamespace(t *testing.T) (*Namespace, *nsDB) {
 	t.Helper()
 	ctx := t.Context()
-	s, err := Open(ctx, Options{InMemory: true})
+	s, err := Open(ctx, Options{Dir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	_, err = s.CreateNamespace(ctx, "shop", domain.NamespaceOptions{})
@@ -46,12 +46,11 @@ func TestErrors_UniqueViolationTranslated(t *testing.T) {
 	_, err = d.db.ExecContext(ctx, "SELECT * FROM nowhere")
 	assert.False(t, isUniqueViolation(err), "another error")
 
-	tx, err := d.db.BeginTx(ctx, nil)
-	require.NoError(t, err)
-	defer func() { _ = tx.Rollback() }()
-	err = d.uniqueViolation(ctx, tx, "order-1", stored, domain.AnyVersion)
+	require.NoError(t, d.begin(ctx))
+	defer d.rollback(ctx)
+	err = d.uniqueViolation(ctx, "order-1", stored, domain.AnyVersion)
 	assert.ErrorIs(t, err, domain.ErrDuplicateMessageID, "the id is taken")
-	err = d.uniqueViolation(ctx, tx, "order-1", uuid.New(), domain.ExpectVersion(domain.NoStream))
+	err = d.uniqueViolation(ctx, "order-1", uuid.New(), domain.ExpectVersion(domain.NoStream))
 	var conflict *domain.VersionConflictError
 	require.ErrorAs(t, err, &conflict, "the position is taken")
 	assert.Equal(t, domain.VersionConflictError{StreamName: "order-1", Expected: domain.NoStream, Actual: 0}, *conflict)

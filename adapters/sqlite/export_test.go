@@ -18,15 +18,51 @@ func (s *Store) IsOpen(id string) bool {
 	return e != nil && e.db.Load() != nil
 }
 
-// RegistryDB returns the pool of the registry database.
+// RegistryDB returns the pool of the registry database (file mode; in memory
+// mode its one working connection is shared with the Store).
 func (s *Store) RegistryDB() *sql.DB { return s.registry.db }
 
-// DB returns the pool of the namespace's database, opening it if needed.
-func (n *Namespace) DB(ctx context.Context) (*sql.DB, error) {
+// WithConn runs f on a connection to the namespace's database, opening it if
+// needed: the writer's, under the namespace's lock, in memory mode (it is
+// the only one); one from the pool in file mode.
+func (n *Namespace) WithConn(ctx context.Context, f func(*sql.Conn) error) error {
 	d, err := n.e.acquire(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer n.e.release()
-	return d.db, nil
+	if d.shared {
+		if err := d.lock(ctx); err != nil {
+			return err
+		}
+		defer d.unlock()
+		if d.w == nil {
+			if err := d.openWriter(ctx); err != nil {
+				return err
+			}
+		}
+		return f(d.w)
+	}
+	c, err := d.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return f(c)
+}
+
+// ReplaceWriter discards the namespace's writer connection and takes
+// another, as after a failed rollback.
+func (n *Namespace) ReplaceWriter(ctx context.Context) error {
+	d, err := n.e.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer n.e.release()
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.unlock()
+	d.closeWriter()
+	return d.openWriter(ctx)
 }

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -385,24 +386,28 @@ func TestMessages_MDB001_5A_T10_HashPartitioningMatchesMessageDB(t *testing.T) {
 		}
 
 		// The stored hash is Message DB's, of the cardinal id.
-		db, err := ns.DB(ctx)
-		require.NoError(t, err)
-		rows, err := db.QueryContext(ctx, "SELECT stream_name, group_hash FROM messages")
-		require.NoError(t, err)
-		defer rows.Close()
 		n := 0
-		for rows.Next() {
-			var stream string
-			var hash int64
-			require.NoError(t, rows.Scan(&stream, &hash))
-			want := domain.Hash64(domain.CardinalID(stream))
-			if want < 0 && want != math.MinInt64 {
-				want = -want
+		require.NoError(t, ns.WithConn(ctx, func(c *sql.Conn) error {
+			rows, err := c.QueryContext(ctx, "SELECT stream_name, group_hash FROM messages")
+			if err != nil {
+				return err
 			}
-			assert.Equal(t, want, hash, stream)
-			n++
-		}
-		require.NoError(t, rows.Err())
+			defer rows.Close()
+			for rows.Next() {
+				var stream string
+				var hash int64
+				if err := rows.Scan(&stream, &hash); err != nil {
+					return err
+				}
+				want := domain.Hash64(domain.CardinalID(stream))
+				if want < 0 && want != math.MinInt64 {
+					want = -want
+				}
+				assert.Equal(t, want, hash, stream)
+				n++
+			}
+			return rows.Err()
+		}))
 		assert.Equal(t, len(streams), n)
 
 		// someStream: 2053039834977696644 % 4 = 0, % 3 = 2053039834977696644 - 3*684346611659232214 = 2.

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"testing"
 	"time"
 
@@ -36,17 +37,7 @@ func TestOptions_Durability(t *testing.T) {
 			}
 			s := openStore(t, opts)
 			ns := newNamespace(t, s, "shop")
-			db, err := ns.DB(ctx)
-			require.NoError(t, err)
-			// Several connections at once, so that more than one is checked.
-			conns := 1
-			if !opts.InMemory {
-				conns = 3
-			}
-			for i := range conns {
-				conn, err := db.Conn(ctx)
-				require.NoError(t, err)
-				defer conn.Close()
+			check := func(i int, conn *sql.Conn) {
 				for pragma, want := range map[string]string{"synchronous": c.sync, "busy_timeout": c.busy, "foreign_keys": "1"} {
 					var got string
 					require.NoError(t, conn.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got))
@@ -56,6 +47,23 @@ func TestOptions_Durability(t *testing.T) {
 				require.NoError(t, conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&journal))
 				assert.Contains(t, c.journals, journal, "connection %d: journal mode", i)
 			}
+			// In file mode several connections at once (nested), so that
+			// more than one is checked; memory mode has one.
+			conns := 1
+			if !opts.InMemory {
+				conns = 3
+			}
+			var nest func(i int) error
+			nest = func(i int) error {
+				return ns.WithConn(ctx, func(conn *sql.Conn) error {
+					check(i, conn)
+					if i+1 < conns {
+						return nest(i + 1)
+					}
+					return nil
+				})
+			}
+			require.NoError(t, nest(0))
 			var got string
 			require.NoError(t, s.RegistryDB().QueryRowContext(ctx, "PRAGMA synchronous").Scan(&got))
 			assert.Equal(t, c.sync, got, "registry")

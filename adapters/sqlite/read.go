@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,12 +27,12 @@ func (n *Namespace) GetStreamMessages(ctx context.Context, streamName string, op
 	if limit == 0 {
 		return []domain.Message{}, nil
 	}
-	d, err := n.e.acquire(ctx)
+	rs, done, err := n.reads(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer n.e.release()
-	rows, err := d.stream.QueryContext(ctx, streamName, opts.Position, limit)
+	defer done()
+	rows, err := rs.stream.QueryContext(ctx, streamName, opts.Position, limit)
 	return collect(ctx, "read stream "+streamName, rows, err, limit)
 }
 
@@ -49,11 +50,11 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 	if limit == 0 {
 		return []domain.Message{}, nil
 	}
-	d, err := n.e.acquire(ctx)
+	rs, done, err := n.reads(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer n.e.release()
+	defer done()
 	args := make([]any, 0, 6)
 	args = append(args, category, opts.StartPosition())
 	variant := 0
@@ -66,7 +67,7 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 		args = append(args, g.Size, g.Member)
 	}
 	args = append(args, limit)
-	rows, err := d.category[variant].QueryContext(ctx, args...)
+	rows, err := rs.category[variant].QueryContext(ctx, args...)
 	return collect(ctx, "read category "+category, rows, err, limit)
 }
 
@@ -83,12 +84,12 @@ func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.CategoryOpts
 	if limit == 0 {
 		return []domain.Message{}, nil
 	}
-	d, err := n.e.acquire(ctx)
+	rs, done, err := n.reads(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer n.e.release()
-	rows, err := d.all.QueryContext(ctx, opts.StartPosition(), limit)
+	defer done()
+	rows, err := rs.all.QueryContext(ctx, opts.StartPosition(), limit)
 	return collect(ctx, "read all messages", rows, err, limit)
 }
 
@@ -98,16 +99,16 @@ func (n *Namespace) GetLastStreamMessage(ctx context.Context, streamName string,
 	if err := domain.ValidateStreamName(streamName); err != nil {
 		return domain.Message{}, err
 	}
-	d, err := n.e.acquire(ctx)
+	rs, done, err := n.reads(ctx)
 	if err != nil {
 		return domain.Message{}, err
 	}
-	defer n.e.release()
+	defer done()
 	var rows *sql.Rows
 	if messageType == "" {
-		rows, err = d.last.QueryContext(ctx, streamName)
+		rows, err = rs.last.QueryContext(ctx, streamName)
 	} else {
-		rows, err = d.lastType.QueryContext(ctx, streamName, messageType)
+		rows, err = rs.lastType.QueryContext(ctx, streamName, messageType)
 	}
 	msgs, err := collect(ctx, "read last message of "+streamName, rows, err, 1)
 	if err != nil {
@@ -127,16 +128,34 @@ func (n *Namespace) GetStreamVersion(ctx context.Context, streamName string) (in
 	if err := domain.ValidateStreamName(streamName); err != nil {
 		return 0, err
 	}
-	d, err := n.e.acquire(ctx)
+	rs, done, err := n.reads(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer n.e.release()
-	v, err := streamVersion(ctx, d.version, streamName)
+	defer done()
+	v, err := streamVersion(ctx, rs.version, streamName)
 	if err != nil {
 		return 0, dbError(ctx, "read version of "+streamName, err)
 	}
 	return v, nil
+}
+
+// reads returns the namespace's read statements, and the function to call
+// once the read is done.
+func (n *Namespace) reads(ctx context.Context) (*readStmts, func(), error) {
+	d, err := n.e.acquire(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, done, err := d.readStmts(ctx)
+	if err != nil {
+		n.e.release()
+		return nil, nil, dbError(ctx, "read", err)
+	}
+	return rs, func() {
+		done()
+		n.e.release()
+	}, nil
 }
 
 // collect reads the rows of a message query (msgColumns).
@@ -151,13 +170,14 @@ func collect(ctx context.Context, op string, rows *sql.Rows, err error, limit in
 	}
 	out := make([]domain.Message, 0, size)
 	var packed string
+	u := unpacker{expect: size}
 	for rows.Next() {
-		var m domain.Message
-		if err := rows.Scan(&m.GlobalPosition, &m.Position, &packed); err != nil {
+		if err := rows.Scan(&packed); err != nil {
 			return nil, dbError(ctx, op, err)
 		}
-		if err := unpackMessage(&m, packed); err != nil {
-			return nil, fmt.Errorf("messagedb: sqlite: %s: message %d: %w", op, m.GlobalPosition, err)
+		var m domain.Message
+		if err := u.unpack(&m, packed); err != nil {
+			return nil, fmt.Errorf("messagedb: sqlite: %s: %w", op, err)
 		}
 		out = append(out, m)
 	}
@@ -167,36 +187,87 @@ func collect(ctx context.Context, op string, rows *sql.Rows, err error, limit in
 	return out, nil
 }
 
-// unpackMessage fills m from the packed text of msgColumns: id (36
-// characters), time, stream name, type, data and metadata, NUL-separated.
-func unpackMessage(m *domain.Message, packed string) error {
-	const idLen = 36
-	if len(packed) < idLen {
-		return fmt.Errorf("malformed row")
-	}
-	id, rest := packed[:idLen], packed[idLen:]
-	var parts [4]string
+// unpacker turns the rows of one read into messages, copying what they keep
+// of the rows' text: the messages of a read share a few stream names and
+// types, and their JSON is copied into shared blocks rather than one
+// allocation each.
+type unpacker struct {
+	streams, typs recent
+	block         []byte
+	expect        int64 // messages expected: sizes the first block
+}
+
+// unpack fills m from the packed text of msgColumns: global position,
+// position, id (36 characters) and time, stream name, type, data and
+// metadata, NUL-separated.
+func (u *unpacker) unpack(m *domain.Message, packed string) error {
+	var parts [6]string
+	rest := packed
 	for i := range parts {
 		var ok bool
 		if parts[i], rest, ok = strings.Cut(rest, "\x00"); !ok {
-			return fmt.Errorf("malformed row")
+			return fmt.Errorf("malformed message row %.40q", packed)
 		}
 	}
+	const idLen = 36
 	var err error
+	if m.GlobalPosition, err = strconv.ParseInt(parts[0], 10, 64); err != nil {
+		return fmt.Errorf("global position %q: %w", parts[0], err)
+	}
+	if m.Position, err = strconv.ParseInt(parts[1], 10, 64); err != nil {
+		return fmt.Errorf("message %d: position %q: %w", m.GlobalPosition, parts[1], err)
+	}
+	if len(parts[2]) < idLen {
+		return fmt.Errorf("message %d: malformed id and time %q", m.GlobalPosition, parts[2])
+	}
+	id, t := parts[2][:idLen], parts[2][idLen:]
 	if m.ID, err = uuid.Parse(id); err != nil {
-		return fmt.Errorf("id %q: %w", id, err)
+		return fmt.Errorf("message %d: id %q: %w", m.GlobalPosition, id, err)
 	}
-	if m.Time, err = parseTime(parts[0]); err != nil {
-		return fmt.Errorf("time %q: %w", parts[0], err)
+	if m.Time, err = parseTime(t); err != nil {
+		return fmt.Errorf("message %d: time %q: %w", m.GlobalPosition, t, err)
 	}
-	// Copies, so that the messages do not keep the packed text alive.
-	m.StreamName = strings.Clone(parts[1])
-	m.Type = strings.Clone(parts[2])
-	m.Data = json.RawMessage(parts[3])
+	m.StreamName = u.streams.clone(parts[3])
+	m.Type = u.typs.clone(parts[4])
+	m.Data = u.copy(parts[5])
 	if rest != "" {
-		m.Metadata = json.RawMessage(rest)
+		m.Metadata = u.copy(rest)
 	}
 	return nil
+}
+
+// copy returns a copy of s in the current block, its capacity capped so
+// that appending to it cannot overwrite what follows.
+func (u *unpacker) copy(s string) json.RawMessage {
+	if cap(u.block)-len(u.block) < len(s) {
+		size := 2 * cap(u.block)
+		if size == 0 {
+			size = len(s) * int(min(u.expect, 16))
+		}
+		u.block = make([]byte, 0, max(len(s), min(size, 1<<20)))
+	}
+	start := len(u.block)
+	u.block = append(u.block, s...)
+	return u.block[start:len(u.block):len(u.block)]
+}
+
+// recent copies strings, handing out the same copy for the values it saw
+// last: the messages of a read share a few stream names and types.
+type recent struct {
+	vals [8]string
+	next int
+}
+
+func (r *recent) clone(s string) string {
+	for _, v := range r.vals {
+		if v == s && v != "" {
+			return v
+		}
+	}
+	v := strings.Clone(s)
+	r.vals[r.next] = v
+	r.next = (r.next + 1) % len(r.vals)
+	return v
 }
 
 // timeLayout is how times are stored: UTC, microseconds, fixed width, so

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -60,27 +59,31 @@ func (n *Namespace) write(ctx context.Context, stream string, msgs []domain.NewM
 		return err
 	}
 	defer n.e.release()
-	if err := d.lockWrite(ctx); err != nil {
-		return err
-	}
-	defer d.unlockWrite()
-
 	op := "write " + stream
-	tx, err := d.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
-	if err != nil {
+	if err := d.begin(ctx); err != nil {
 		return dbError(ctx, op, err)
 	}
-	defer func() { _ = tx.Rollback() }()
+	ended := false
+	defer func() {
+		if !ended {
+			d.rollback(ctx)
+		}
+	}()
 
 	// An id already stored: an idempotent retry, or a duplicate.
-	retry, err := d.storedResults(ctx, tx, stream, msgs, res)
-	if err != nil || retry {
-		return err
-	}
-
-	version, err := streamVersion(ctx, tx.StmtContext(ctx, d.version), stream)
-	if err != nil {
-		return dbError(ctx, op, err)
+	var version int64
+	if len(msgs) == 1 {
+		var retry bool
+		if version, retry, err = d.versionAndStored(ctx, stream, msgs[0], res); err != nil || retry {
+			return err
+		}
+	} else {
+		if retry, err := d.storedResults(ctx, stream, msgs, res); err != nil || retry {
+			return err
+		}
+		if version, err = streamVersion(ctx, d.ws.version, stream); err != nil {
+			return dbError(ctx, op, err)
+		}
 	}
 	if err := expected.Check(stream, version); err != nil {
 		return err
@@ -92,14 +95,13 @@ func (n *Namespace) write(ctx context.Context, stream string, msgs []domain.NewM
 		groupHash = h
 	}
 	now := formatTime(time.Now())
-	insert := tx.StmtContext(ctx, d.insert)
 	for i, m := range msgs {
 		pos := version + 1 + int64(i)
-		r, err := insert.ExecContext(ctx, pos, now, stream, m.Type, string(m.Data), nullJSON(m.Metadata),
+		r, err := d.ws.insert.ExecContext(ctx, pos, now, stream, m.Type, string(m.Data), nullJSON(m.Metadata),
 			m.ID.String(), category, groupHash, correlationCategory(m.Metadata))
 		if err != nil {
 			if isUniqueViolation(err) {
-				return d.uniqueViolation(ctx, tx, stream, m.ID, expected)
+				return d.uniqueViolation(ctx, stream, m.ID, expected)
 			}
 			return dbError(ctx, op, err)
 		}
@@ -109,73 +111,97 @@ func (n *Namespace) write(ctx context.Context, stream string, msgs []domain.NewM
 		}
 		res[i] = domain.WriteResult{Position: pos, GlobalPosition: gp}
 	}
-	if err := tx.Commit(); err != nil {
+	ended = true
+	if err := d.commit(ctx); err != nil {
 		return dbError(ctx, op, err)
 	}
 	n.e.watch.notify(category)
 	return nil
 }
 
-// storedResults looks the messages' ids up. When all are stored in stream
+// versionAndStored returns the stream's version and, when m's id is
+// already stored, whether the write is an idempotent retry (its stored
+// result then in res[0]) or a duplicate (the error matches
+// domain.ErrDuplicateMessageID). One query.
+func (d *nsDB) versionAndStored(ctx context.Context, stream string, m domain.NewMessage, res []domain.WriteResult) (int64, bool, error) {
+	var (
+		version       sql.NullInt64
+		sStream, sTyp sql.NullString
+		sPos, sGP     sql.NullInt64
+	)
+	if err := d.ws.idAndVersion.QueryRowContext(ctx, stream, m.ID.String()).Scan(&version, &sStream, &sTyp, &sPos, &sGP); err != nil {
+		return 0, false, dbError(ctx, "write "+stream, err)
+	}
+	if sStream.Valid {
+		if err := sameMessage(m, stream, sStream.String, sTyp.String); err != nil {
+			return 0, false, err
+		}
+		res[0] = domain.WriteResult{Position: sPos.Int64, GlobalPosition: sGP.Int64}
+		return 0, true, nil
+	}
+	if !version.Valid {
+		return domain.NoStream, false, nil
+	}
+	return version.Int64, false, nil
+}
+
+// sameMessage checks that a stored message with m's id is m written again:
+// same stream, same type.
+func sameMessage(m domain.NewMessage, stream, storedStream, storedType string) error {
+	switch {
+	case storedStream != stream:
+		return fmt.Errorf("%w: id %s is already used in stream %s", domain.ErrDuplicateMessageID, m.ID, storedStream)
+	case storedType != m.Type:
+		return fmt.Errorf("%w: id %s is already used in stream %s with type %s", domain.ErrDuplicateMessageID, m.ID, storedStream, storedType)
+	}
+	return nil
+}
+
+// storedResults looks the ids of a batch up. When all are stored in stream
 // with the same types, it fills res with their stored results and returns
 // true (an idempotent retry); when none is, false; otherwise the error
 // matches domain.ErrDuplicateMessageID.
-func (d *nsDB) storedResults(ctx context.Context, tx *sql.Tx, stream string, msgs []domain.NewMessage, res []domain.WriteResult) (bool, error) {
+func (d *nsDB) storedResults(ctx context.Context, stream string, msgs []domain.NewMessage, res []domain.WriteResult) (bool, error) {
 	type stored struct {
 		stream, typ string
 		res         domain.WriteResult
 	}
-	found := make(map[string]stored, 1)
-	if len(msgs) == 1 {
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID.String()
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return false, fmt.Errorf("messagedb: sqlite: write %s: %w", stream, err)
+	}
+	rows, err := d.ws.byIDs.QueryContext(ctx, string(list))
+	if err != nil {
+		return false, dbError(ctx, "write "+stream, err)
+	}
+	defer rows.Close()
+	found := make(map[string]stored)
+	for rows.Next() {
+		var id string
 		var s stored
-		err := tx.StmtContext(ctx, d.byID).QueryRowContext(ctx, msgs[0].ID.String()).
-			Scan(&s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return false, nil
-		case err != nil:
+		if err := rows.Scan(&id, &s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition); err != nil {
 			return false, dbError(ctx, "write "+stream, err)
 		}
-		found[msgs[0].ID.String()] = s
-	} else {
-		ids := make([]string, len(msgs))
-		for i, m := range msgs {
-			ids[i] = m.ID.String()
-		}
-		list, err := json.Marshal(ids)
-		if err != nil {
-			return false, fmt.Errorf("messagedb: sqlite: write %s: %w", stream, err)
-		}
-		rows, err := tx.StmtContext(ctx, d.byIDs).QueryContext(ctx, string(list))
-		if err != nil {
-			return false, dbError(ctx, "write "+stream, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var s stored
-			if err := rows.Scan(&id, &s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition); err != nil {
-				return false, dbError(ctx, "write "+stream, err)
-			}
-			found[id] = s
-		}
-		if err := rows.Err(); err != nil {
-			return false, dbError(ctx, "write "+stream, err)
-		}
-		if len(found) == 0 {
-			return false, nil
-		}
+		found[id] = s
+	}
+	if err := rows.Err(); err != nil {
+		return false, dbError(ctx, "write "+stream, err)
+	}
+	if len(found) == 0 {
+		return false, nil
 	}
 	for i, m := range msgs {
-		s, ok := found[m.ID.String()]
-		switch {
-		case !ok:
+		s, ok := found[ids[i]]
+		if !ok {
 			return false, fmt.Errorf("%w: message %d: id %s is new, but other ids of the batch are already stored",
 				domain.ErrDuplicateMessageID, i, m.ID)
-		case s.stream != stream:
-			return false, fmt.Errorf("%w: id %s is already used in stream %s", domain.ErrDuplicateMessageID, m.ID, s.stream)
-		case s.typ != m.Type:
-			return false, fmt.Errorf("%w: id %s is already used in stream %s with type %s", domain.ErrDuplicateMessageID, m.ID, s.stream, s.typ)
+		}
+		if err := sameMessage(m, stream, s.stream, s.typ); err != nil {
+			return false, err
 		}
 		res[i] = s.res
 	}
@@ -184,14 +210,15 @@ func (d *nsDB) storedResults(ctx context.Context, tx *sql.Tx, stream string, msg
 
 // uniqueViolation explains a unique index violation, which the checks made
 // before the insert should have prevented: an id stored meanwhile is a
-// duplicate, otherwise the position was taken.
-func (d *nsDB) uniqueViolation(ctx context.Context, tx *sql.Tx, stream string, id uuid.UUID, expected domain.ExpectedVersion) error {
+// duplicate, otherwise the position was taken. It runs in the write
+// transaction.
+func (d *nsDB) uniqueViolation(ctx context.Context, stream string, id uuid.UUID, expected domain.ExpectedVersion) error {
 	var s string
-	err := tx.StmtContext(ctx, d.byID).QueryRowContext(ctx, id.String()).Scan(&s, new(string), new(int64), new(int64))
+	err := d.ws.byID.QueryRowContext(ctx, id.String()).Scan(&s, new(string), new(int64), new(int64))
 	if err == nil {
 		return fmt.Errorf("%w: id %s is already used in stream %s", domain.ErrDuplicateMessageID, id, s)
 	}
-	actual, verr := streamVersion(ctx, tx.StmtContext(ctx, d.version), stream)
+	actual, verr := streamVersion(ctx, d.ws.version, stream)
 	if verr != nil {
 		return dbError(ctx, "write "+stream, verr)
 	}
@@ -251,19 +278,19 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 		return err
 	}
 	defer n.e.release()
-	if err := d.lockWrite(ctx); err != nil {
-		return err
-	}
-	defer d.unlockWrite()
 	const op = "import"
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
+	if err := d.begin(ctx); err != nil {
 		return dbError(ctx, op, err)
 	}
-	defer func() { _ = tx.Rollback() }()
+	ended := false
+	defer func() {
+		if !ended {
+			d.rollback(ctx)
+		}
+	}()
 
 	var maxGlobal sql.NullInt64
-	if err := tx.StmtContext(ctx, d.maxGlobal).QueryRowContext(ctx).Scan(&maxGlobal); err != nil {
+	if err := d.ws.maxGlobal.QueryRowContext(ctx).Scan(&maxGlobal); err != nil {
 		return dbError(ctx, op, err)
 	}
 	if maxGlobal.Valid && msgs[0].GlobalPosition <= maxGlobal.Int64 {
@@ -273,12 +300,10 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 
 	versions := make(map[string]int64)
 	categories := make(map[string]struct{})
-	version := tx.StmtContext(ctx, d.version)
-	insert := tx.StmtContext(ctx, d.importInsert)
 	for i, m := range msgs {
 		v, ok := versions[m.StreamName]
 		if !ok {
-			if v, err = streamVersion(ctx, version, m.StreamName); err != nil {
+			if v, err = streamVersion(ctx, d.ws.version, m.StreamName); err != nil {
 				return dbError(ctx, op, err)
 			}
 		}
@@ -294,7 +319,7 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 			groupHash = h
 		}
 		p := prepared[i]
-		if _, err := insert.ExecContext(ctx, m.GlobalPosition, m.Position, formatTime(m.Time), m.StreamName, p.Type,
+		if _, err := d.ws.importInsert.ExecContext(ctx, m.GlobalPosition, m.Position, formatTime(m.Time), m.StreamName, p.Type,
 			string(p.Data), nullJSON(p.Metadata), p.ID.String(), category, groupHash, correlationCategory(p.Metadata)); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: import message %d: id %s is already stored", domain.ErrDuplicateMessageID, i, m.ID)
@@ -302,7 +327,8 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 			return dbError(ctx, op, err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	ended = true
+	if err := d.commit(ctx); err != nil {
 		return dbError(ctx, op, err)
 	}
 	for c := range categories {

@@ -1,0 +1,318 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+
+	"github.com/messagedb-go/messagedb/internal/migrate"
+	"github.com/messagedb-go/messagedb/migrations"
+)
+
+// nsDB is an open namespace database.
+//
+// Writes run on one connection held for them, w, in transactions begun with
+// BEGIN IMMEDIATE, one at a time: sem serialises the writers of this Store,
+// so that they queue here rather than poll SQLite's write lock (the busy
+// timeout is for other processes). Using w directly rather than a
+// database/sql transaction saves a goroutine per query in the transaction.
+//
+// In file mode reads use the rest of the pool, in parallel with the writer
+// (WAL). In memory mode w is the only working connection: reads use it too,
+// under sem.
+type nsDB struct {
+	*conns
+	sem    chan struct{}
+	shared bool // memory mode: reads use w, under sem
+
+	// Guarded by sem.
+	w      *sql.Conn
+	ws     writeStmts
+	wreads *readStmts // on w, memory mode
+
+	reads *readStmts // on the pool, file mode
+}
+
+type writeStmts struct {
+	begin, commit, rollback                                             *sql.Stmt
+	idAndVersion, byID, byIDs, version, maxGlobal, insert, importInsert *sql.Stmt
+}
+
+type readStmts struct {
+	stream, last, lastType, all, version *sql.Stmt
+	category                             [4]*sql.Stmt // by variant: withCorrelation | withGroup
+}
+
+// preparer is a *sql.DB or a *sql.Conn.
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// prepareAll prepares each query into its destination; on error it closes
+// what it prepared.
+func prepareAll(ctx context.Context, p preparer, stmts map[**sql.Stmt]string) error {
+	for dst, q := range stmts {
+		st, err := p.PrepareContext(ctx, q)
+		if err != nil {
+			for dst := range stmts {
+				if *dst != nil {
+					_ = (*dst).Close()
+					*dst = nil
+				}
+			}
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		*dst = st
+	}
+	return nil
+}
+
+func (ws *writeStmts) prepare(ctx context.Context, p preparer) error {
+	return prepareAll(ctx, p, map[**sql.Stmt]string{
+		&ws.begin:    "BEGIN IMMEDIATE",
+		&ws.commit:   "COMMIT",
+		&ws.rollback: "ROLLBACK",
+		// One row: the stream's version, and the message with the id if
+		// it is stored.
+		&ws.idAndVersion: "SELECT (SELECT max(position) FROM messages WHERE stream_name = ?1), " +
+			"m.stream_name, m.type, m.position, m.global_position FROM (SELECT 1) LEFT JOIN messages m ON m.id = ?2",
+		&ws.byID:      "SELECT stream_name, type, position, global_position FROM messages WHERE id = ?",
+		&ws.byIDs:     "SELECT id, stream_name, type, position, global_position FROM messages WHERE id IN (SELECT value FROM json_each(?))",
+		&ws.version:   "SELECT max(position) FROM messages WHERE stream_name = ?",
+		&ws.maxGlobal: "SELECT max(global_position) FROM messages",
+		&ws.insert: "INSERT INTO messages (position, time, stream_name, type, data, metadata, id, category, group_hash, correlation_category) " +
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		&ws.importInsert: "INSERT INTO messages (global_position, position, time, stream_name, type, data, metadata, id, category, group_hash, correlation_category) " +
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	})
+}
+
+func (ws *writeStmts) close() {
+	for _, st := range []*sql.Stmt{ws.begin, ws.commit, ws.rollback, ws.idAndVersion, ws.byID, ws.byIDs,
+		ws.version, ws.maxGlobal, ws.insert, ws.importInsert} {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
+	*ws = writeStmts{}
+}
+
+func (rs *readStmts) prepare(ctx context.Context, p preparer) error {
+	stmts := map[**sql.Stmt]string{
+		&rs.stream:   "SELECT " + msgColumns + " FROM messages WHERE stream_name = ? AND position >= ? ORDER BY position LIMIT ?",
+		&rs.last:     "SELECT " + msgColumns + " FROM messages WHERE stream_name = ? ORDER BY position DESC LIMIT 1",
+		&rs.lastType: "SELECT " + msgColumns + " FROM messages WHERE stream_name = ? AND type = ? ORDER BY position DESC LIMIT 1",
+		&rs.all:      "SELECT " + msgColumns + " FROM messages WHERE global_position >= ? ORDER BY global_position LIMIT ?",
+		&rs.version:  "SELECT max(position) FROM messages WHERE stream_name = ?",
+	}
+	for v := range rs.category {
+		stmts[&rs.category[v]] = categoryQuery(v)
+	}
+	return prepareAll(ctx, p, stmts)
+}
+
+func (rs *readStmts) close() {
+	for _, st := range []*sql.Stmt{rs.stream, rs.last, rs.lastType, rs.all, rs.version,
+		rs.category[0], rs.category[1], rs.category[2], rs.category[3]} {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
+}
+
+// msgColumns is what collect reads of a message: one text, its parts
+// separated by NUL characters, which no stream name, type or JSON text can
+// hold (see unpackMessage). modernc makes several calls into SQLite for each
+// column of each row, and boxes each integer: reading one column rather than
+// eight makes reads of many messages about a third faster.
+const msgColumns = "concat_ws(char(0), global_position, position, id || time, stream_name, type, data, coalesce(metadata, ''))"
+
+// Category read variants: with or without correlation and consumer group.
+const (
+	withCorrelation = 1 << iota
+	withGroup
+)
+
+func categoryQuery(variant int) string {
+	q := "SELECT " + msgColumns + " FROM messages WHERE category = ? AND global_position >= ?"
+	if variant&withCorrelation != 0 {
+		q += " AND correlation_category = ?"
+	}
+	if variant&withGroup != 0 {
+		q += " AND group_hash % ? = ?"
+	}
+	return q + " ORDER BY global_position LIMIT ?"
+}
+
+// openNamespace opens a namespace's database, creating it if needed, applies
+// its pending migrations and prepares its statements.
+func (s *Store) openNamespace(ctx context.Context, id string) (*nsDB, error) {
+	s.opened.Add(1)
+	var dsn string
+	if s.opts.InMemory {
+		dsn = s.memoryDSN("ns-" + id)
+	} else {
+		dsn = s.fileDSN(s.namespacePath(id))
+	}
+	// In file mode: namespaceConns readers and the writer.
+	c, err := s.openConns(ctx, dsn, namespaceConns+1)
+	if err != nil {
+		return nil, dbError(ctx, "open", err)
+	}
+	m, err := migrate.New(c.bun, migrations.SQLite, nil)
+	if err == nil {
+		err = m.ApplyNamespaceMigration(ctx, "main")
+	}
+	if err != nil {
+		_ = c.close()
+		return nil, err
+	}
+	d := &nsDB{conns: c, sem: make(chan struct{}, 1), shared: s.opts.InMemory}
+	if err := d.openWriter(ctx); err != nil {
+		_ = c.close()
+		return nil, dbError(ctx, "open", err)
+	}
+	if !d.shared {
+		d.reads = new(readStmts)
+		if err := d.reads.prepare(ctx, c.db); err != nil {
+			_ = d.close()
+			return nil, dbError(ctx, "open", err)
+		}
+	}
+	return d, nil
+}
+
+// openWriter takes the writer connection from the pool and prepares its
+// statements. The caller holds sem, or is the only user.
+func (d *nsDB) openWriter(ctx context.Context) error {
+	w, err := d.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	if err := d.ws.prepare(ctx, w); err != nil {
+		_ = w.Close()
+		return err
+	}
+	if d.shared {
+		d.wreads = new(readStmts)
+		if err := d.wreads.prepare(ctx, w); err != nil {
+			d.ws.close()
+			_ = w.Close()
+			return err
+		}
+	}
+	d.w = w
+	return nil
+}
+
+// closeWriter closes the writer connection for good: the driver connection
+// is discarded, not returned to the pool, so that a transaction it may still
+// be in ends (rolled back) with it. The caller holds sem.
+func (d *nsDB) closeWriter() {
+	if d.w == nil {
+		return
+	}
+	d.ws.close()
+	if d.wreads != nil {
+		d.wreads.close()
+		d.wreads = nil
+	}
+	_ = d.w.Raw(func(any) error { return driver.ErrBadConn })
+	_ = d.w.Close()
+	d.w = nil
+}
+
+func (d *nsDB) close() error {
+	d.sem <- struct{}{}
+	d.closeWriter()
+	<-d.sem
+	if d.reads != nil {
+		d.reads.close()
+	}
+	return d.conns.close()
+}
+
+// lock takes the namespace's write lock in this Store, or gives up when ctx
+// ends.
+func (d *nsDB) lock(ctx context.Context) error {
+	select {
+	case d.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("messagedb: sqlite: wait for the namespace: %w", ctx.Err())
+	}
+}
+
+func (d *nsDB) unlock() { <-d.sem }
+
+// readStmts returns the statements reads use, and the function to call when
+// the read is done (its rows closed).
+func (d *nsDB) readStmts(ctx context.Context) (*readStmts, func(), error) {
+	if !d.shared {
+		return d.reads, func() {}, nil
+	}
+	if err := d.lock(ctx); err != nil {
+		return nil, nil, err
+	}
+	if d.w == nil {
+		if err := d.openWriter(ctx); err != nil {
+			d.unlock()
+			return nil, nil, err
+		}
+	}
+	return d.wreads, d.unlock, nil
+}
+
+// begin locks the namespace for a write and begins an immediate
+// transaction on the writer connection. On success the caller ends it with
+// commit or rollback.
+func (d *nsDB) begin(ctx context.Context) error {
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	if d.w == nil {
+		if err := d.openWriter(ctx); err != nil {
+			d.unlock()
+			return err
+		}
+	}
+	_, err := d.ws.begin.ExecContext(ctx)
+	if err != nil && ctx.Err() == nil && !isBusy(err) {
+		// The connection may be left in a transaction by a rollback that
+		// failed: start afresh on another one.
+		d.closeWriter()
+		if err = d.openWriter(ctx); err == nil {
+			_, err = d.ws.begin.ExecContext(ctx)
+		}
+	}
+	if err != nil {
+		d.unlock()
+		return err
+	}
+	return nil
+}
+
+// commit commits the write transaction and unlocks the namespace; on error
+// the transaction is rolled back.
+func (d *nsDB) commit(ctx context.Context) error {
+	if _, err := d.ws.commit.ExecContext(ctx); err != nil {
+		d.rollback(ctx)
+		return err
+	}
+	d.unlock()
+	return nil
+}
+
+// rollback rolls the write transaction back, if SQLite has not already, and
+// unlocks the namespace.
+func (d *nsDB) rollback(ctx context.Context) {
+	defer d.unlock()
+	if d.w == nil {
+		return
+	}
+	// An error here is mostly "no transaction is active": SQLite rolls back
+	// by itself after some errors. Anything worse is found by the next
+	// begin, which then replaces the connection.
+	_, _ = d.ws.rollback.ExecContext(context.WithoutCancel(ctx))
+}
