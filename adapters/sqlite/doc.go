@@ -28,7 +28,8 @@
 // In memory mode the registry and every namespace are in-memory databases
 // of their own (SQLite's memdb VFS), private to the Store and gone when it
 // is closed. Namespaces are as isolated as in files, and creating one takes
-// about a millisecond, so a test can make one per case.
+// about a millisecond, so a test can make one per case. An in-memory
+// namespace holds at most 1 GiB (SQLite's memdb limit).
 //
 // Each database is migrated with the embedded SQL (package migrations):
 // the registry when the Store opens, a namespace when it is created or,

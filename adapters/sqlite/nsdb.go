@@ -246,22 +246,28 @@ func (d *nsDB) lock(ctx context.Context) error {
 
 func (d *nsDB) unlock() { <-d.sem }
 
-// readStmts returns the statements reads use, and the function to call when
-// the read is done (its rows closed).
-func (d *nsDB) readStmts(ctx context.Context) (*readStmts, func(), error) {
+// readStmts returns the statements reads use. Call endRead when the read
+// is done (its rows closed).
+func (d *nsDB) readStmts(ctx context.Context) (*readStmts, error) {
 	if !d.shared {
-		return d.reads, func() {}, nil
+		return d.reads, nil
 	}
 	if err := d.lock(ctx); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if d.w == nil {
 		if err := d.openWriter(ctx); err != nil {
 			d.unlock()
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return d.wreads, d.unlock, nil
+	return d.wreads, nil
+}
+
+func (d *nsDB) endRead() {
+	if d.shared {
+		d.unlock()
+	}
 }
 
 // begin locks the namespace for a write and begins an immediate

@@ -27,13 +27,13 @@ func (n *Namespace) GetStreamMessages(ctx context.Context, streamName string, op
 	if limit == 0 {
 		return []domain.Message{}, nil
 	}
-	rs, done, err := n.reads(ctx)
+	rs, d, err := n.reads(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer done()
+	defer n.endRead(d)
 	rows, err := rs.stream.QueryContext(ctx, streamName, opts.Position, limit)
-	return collect(ctx, "read stream "+streamName, rows, err, limit)
+	return collect(ctx, "read stream", streamName, rows, err, limit)
 }
 
 // GetCategoryMessages returns the category's messages from global position
@@ -50,11 +50,11 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 	if limit == 0 {
 		return []domain.Message{}, nil
 	}
-	rs, done, err := n.reads(ctx)
+	rs, d, err := n.reads(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer done()
+	defer n.endRead(d)
 	args := make([]any, 0, 6)
 	args = append(args, category, opts.StartPosition())
 	variant := 0
@@ -68,7 +68,7 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 	}
 	args = append(args, limit)
 	rows, err := rs.category[variant].QueryContext(ctx, args...)
-	return collect(ctx, "read category "+category, rows, err, limit)
+	return collect(ctx, "read category", category, rows, err, limit)
 }
 
 // GetAllMessages returns the namespace's messages from global position
@@ -84,13 +84,13 @@ func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.CategoryOpts
 	if limit == 0 {
 		return []domain.Message{}, nil
 	}
-	rs, done, err := n.reads(ctx)
+	rs, d, err := n.reads(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer done()
+	defer n.endRead(d)
 	rows, err := rs.all.QueryContext(ctx, opts.StartPosition(), limit)
-	return collect(ctx, "read all messages", rows, err, limit)
+	return collect(ctx, "read", "all messages", rows, err, limit)
 }
 
 // GetLastStreamMessage returns the stream's last message (of messageType
@@ -99,18 +99,18 @@ func (n *Namespace) GetLastStreamMessage(ctx context.Context, streamName string,
 	if err := domain.ValidateStreamName(streamName); err != nil {
 		return domain.Message{}, err
 	}
-	rs, done, err := n.reads(ctx)
+	rs, d, err := n.reads(ctx)
 	if err != nil {
 		return domain.Message{}, err
 	}
-	defer done()
+	defer n.endRead(d)
 	var rows *sql.Rows
 	if messageType == "" {
 		rows, err = rs.last.QueryContext(ctx, streamName)
 	} else {
 		rows, err = rs.lastType.QueryContext(ctx, streamName, messageType)
 	}
-	msgs, err := collect(ctx, "read last message of "+streamName, rows, err, 1)
+	msgs, err := collect(ctx, "read last message of", streamName, rows, err, 1)
 	if err != nil {
 		return domain.Message{}, err
 	}
@@ -128,11 +128,11 @@ func (n *Namespace) GetStreamVersion(ctx context.Context, streamName string) (in
 	if err := domain.ValidateStreamName(streamName); err != nil {
 		return 0, err
 	}
-	rs, done, err := n.reads(ctx)
+	rs, d, err := n.reads(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer done()
+	defer n.endRead(d)
 	v, err := streamVersion(ctx, rs.version, streamName)
 	if err != nil {
 		return 0, dbError(ctx, "read version of "+streamName, err)
@@ -140,28 +140,31 @@ func (n *Namespace) GetStreamVersion(ctx context.Context, streamName string) (in
 	return v, nil
 }
 
-// reads returns the namespace's read statements, and the function to call
-// once the read is done.
-func (n *Namespace) reads(ctx context.Context) (*readStmts, func(), error) {
+// reads returns the namespace's read statements and database; call
+// endRead with the database once the read is done (its rows closed).
+func (n *Namespace) reads(ctx context.Context) (*readStmts, *nsDB, error) {
 	d, err := n.e.acquire(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	rs, done, err := d.readStmts(ctx)
+	rs, err := d.readStmts(ctx)
 	if err != nil {
 		n.e.release()
 		return nil, nil, dbError(ctx, "read", err)
 	}
-	return rs, func() {
-		done()
-		n.e.release()
-	}, nil
+	return rs, d, nil
 }
 
-// collect reads the rows of a message query (msgColumns).
-func collect(ctx context.Context, op string, rows *sql.Rows, err error, limit int64) ([]domain.Message, error) {
+func (n *Namespace) endRead(d *nsDB) {
+	d.endRead()
+	n.e.release()
+}
+
+// collect reads the rows of a message query (msgColumns). op and name say
+// what the query was, for errors.
+func collect(ctx context.Context, op, name string, rows *sql.Rows, err error, limit int64) ([]domain.Message, error) {
 	if err != nil {
-		return nil, dbError(ctx, op, err)
+		return nil, dbError(ctx, op+" "+name, err)
 	}
 	defer rows.Close()
 	size := limit
@@ -173,16 +176,16 @@ func collect(ctx context.Context, op string, rows *sql.Rows, err error, limit in
 	u := unpacker{expect: size}
 	for rows.Next() {
 		if err := rows.Scan(&packed); err != nil {
-			return nil, dbError(ctx, op, err)
+			return nil, dbError(ctx, op+" "+name, err)
 		}
 		var m domain.Message
 		if err := u.unpack(&m, packed); err != nil {
-			return nil, fmt.Errorf("messagedb: sqlite: %s: %w", op, err)
+			return nil, fmt.Errorf("messagedb: sqlite: %s %s: %w", op, name, err)
 		}
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError(ctx, op, err)
+		return nil, dbError(ctx, op+" "+name, err)
 	}
 	return out, nil
 }

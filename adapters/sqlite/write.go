@@ -59,9 +59,9 @@ func (n *Namespace) write(ctx context.Context, stream string, msgs []domain.NewM
 		return err
 	}
 	defer n.e.release()
-	op := "write " + stream
+	fail := func(err error) error { return dbError(ctx, "write "+stream, err) }
 	if err := d.begin(ctx); err != nil {
-		return dbError(ctx, op, err)
+		return fail(err)
 	}
 	ended := false
 	defer func() {
@@ -82,7 +82,7 @@ func (n *Namespace) write(ctx context.Context, stream string, msgs []domain.NewM
 			return err
 		}
 		if version, err = streamVersion(ctx, d.ws.version, stream); err != nil {
-			return dbError(ctx, op, err)
+			return fail(err)
 		}
 	}
 	if err := expected.Check(stream, version); err != nil {
@@ -103,17 +103,17 @@ func (n *Namespace) write(ctx context.Context, stream string, msgs []domain.NewM
 			if isUniqueViolation(err) {
 				return d.uniqueViolation(ctx, stream, m.ID, expected)
 			}
-			return dbError(ctx, op, err)
+			return fail(err)
 		}
 		gp, err := r.LastInsertId()
 		if err != nil {
-			return dbError(ctx, op, err)
+			return fail(err)
 		}
 		res[i] = domain.WriteResult{Position: pos, GlobalPosition: gp}
 	}
 	ended = true
 	if err := d.commit(ctx); err != nil {
-		return dbError(ctx, op, err)
+		return fail(err)
 	}
 	n.e.watch.notify(category)
 	return nil
