@@ -164,11 +164,21 @@ BEGIN
 END;
 $$;
 
+-- PL/pgSQL rather than SQL: its query plan is cached for the session (a SQL
+-- function that cannot be inlined is planned again on every call).
 CREATE FUNCTION {{SCHEMA_NAME}}.stream_version(stream_name varchar)
 RETURNS bigint
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 AS $$
-  SELECT max(m.position) FROM {{SCHEMA_NAME}}.messages m WHERE m.stream_name = $1
+DECLARE
+  _stream_version bigint;
+BEGIN
+  SELECT max(m.position) INTO _stream_version
+  FROM {{SCHEMA_NAME}}.messages m
+  WHERE m.stream_name = stream_version.stream_name;
+
+  RETURN _stream_version;
+END;
 $$;
 
 CREATE FUNCTION {{SCHEMA_NAME}}.write_message(
@@ -189,7 +199,9 @@ DECLARE
 BEGIN
   PERFORM {{SCHEMA_NAME}}.acquire_lock(write_message.stream_name);
 
-  _stream_version := COALESCE({{SCHEMA_NAME}}.stream_version(write_message.stream_name), -1);
+  SELECT COALESCE(max(m.position), -1) INTO _stream_version
+  FROM {{SCHEMA_NAME}}.messages m
+  WHERE m.stream_name = write_message.stream_name;
 
   IF write_message.expected_version IS NOT NULL THEN
     IF write_message.expected_version != _stream_version THEN
@@ -268,7 +280,9 @@ BEGIN
     RETURN;
   END IF;
 
-  _stream_version := COALESCE({{SCHEMA_NAME}}.stream_version(write_messages.stream_name), -1);
+  SELECT COALESCE(max(m.position), -1) INTO _stream_version
+  FROM {{SCHEMA_NAME}}.messages m
+  WHERE m.stream_name = write_messages.stream_name;
 
   IF write_messages.expected_version IS NOT NULL AND
       write_messages.expected_version != _stream_version THEN
