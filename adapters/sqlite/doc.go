@@ -59,9 +59,10 @@
 // category reads, with or without a consumer group or correlation, filter
 // in SQL through the (category, global position, group hash) index.
 //
-// Writers of one Store queue in the Store for a namespace's write lock;
-// readers do not wait for writers in file mode (WAL) and share one
-// connection with them in memory mode. Since the write lock is held from
+// Writers of one Store queue in the Store for a namespace's write lock and
+// write on one connection held for them. Readers do not wait for writers in
+// file mode (WAL), where an open namespace has up to four more connections
+// for them; in memory mode they share the writers' connection. Since the write lock is held from
 // drawing a global position to commit, a reader paging a category by
 // global position never misses a message that commits late.
 //
