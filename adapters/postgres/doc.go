@@ -13,8 +13,10 @@
 // table in the metadata schema ("messagedb" unless Options.MetadataSchema
 // says otherwise). Queries run through bun over pgx's database/sql driver in
 // pgx's "exec" mode: one round trip per query, parameters sent apart from
-// the SQL, and no server-side prepared statement left behind, so the Store
-// also works through connection poolers in transaction mode.
+// the SQL, and no server-side prepared statement left behind (which also
+// suits connection poolers in transaction mode; WatchCategory's listener
+// needs a session of its own, so point it at the server or a session-mode
+// pool).
 //
 // # What a namespace becomes
 //

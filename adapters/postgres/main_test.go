@@ -21,6 +21,9 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if fixture.s != nil {
+		_ = fixture.s.Close()
+	}
 	dropSharedDatabase()
 	pgtest.Stop()
 	os.Exit(code)

@@ -141,10 +141,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// DB returns the Store's connection pool, for tools that run their own SQL
-// (the Store keeps owning it).
-func (s *Store) DB() *bun.DB { return s.db }
-
 // SchemaName returns the schema of a namespace: "messagedb_" and the id.
 // Namespace ids are validated (domain.ValidateNamespaceID), so the name is
 // a plain identifier of at most 60 bytes, never a reserved or pg_ name, and
