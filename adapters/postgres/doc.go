@@ -45,10 +45,11 @@
 // message_store.sql_condition is on) and is never passed from Go.
 //
 // Beyond Message DB, each message stores group_hash, the consumer-group hash
-// of its stream's cardinal id (domain.GroupHash), kept in an index with the
-// category so that a consumer group's read filters index entries instead of
-// computing MD5 for every message of the category; and reads are static
-// queries (Message DB builds a query string on every call).
+// of its stream's cardinal id (domain.GroupHash), included (with the stream
+// name) in Message DB's category index, so that a consumer group's read
+// filters index entries instead of computing MD5 for every message of the
+// category; and reads are static queries (Message DB builds a query string
+// on every call).
 //
 // DeleteNamespace drops the schema with everything in it.
 //

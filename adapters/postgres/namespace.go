@@ -93,7 +93,7 @@ WHERE m.stream_name = $1::text AND m.type = $2::text ORDER BY m.position DESC LI
 		category:   q(`SELECT {COLS} FROM {S}.messages m WHERE ` + catFrom + catOrder),
 		correlated: q(`SELECT {COLS} FROM {S}.messages m WHERE ` + catFrom + correlated + catOrder),
 		// The member's global positions come from an index-only scan of
-		// messages_category_group, which holds group_hash: the rows of
+		// messages_category, which includes group_hash: the rows of
 		// other members' streams are not read.
 		group: q(`SELECT {COLS} FROM (
   SELECT m.global_position FROM {S}.messages m
