@@ -48,9 +48,9 @@ func TestErrors_UniqueViolationTranslated(t *testing.T) {
 
 	require.NoError(t, d.begin(ctx))
 	defer d.rollback(ctx)
-	err = d.uniqueViolation(ctx, "order-1", stored, domain.AnyVersion)
+	err = d.uniqueViolation(ctx, "order-1", []domain.NewMessage{{ID: uuid.New()}, {ID: stored}}, domain.AnyVersion)
 	assert.ErrorIs(t, err, domain.ErrDuplicateMessageID, "the id is taken")
-	err = d.uniqueViolation(ctx, "order-1", uuid.New(), domain.ExpectVersion(domain.NoStream))
+	err = d.uniqueViolation(ctx, "order-1", []domain.NewMessage{{ID: uuid.New()}}, domain.ExpectVersion(domain.NoStream))
 	var conflict *domain.VersionConflictError
 	require.ErrorAs(t, err, &conflict, "the position is taken")
 	assert.Equal(t, domain.VersionConflictError{StreamName: "order-1", Expected: domain.NoStream, Actual: 0}, *conflict)

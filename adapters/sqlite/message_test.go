@@ -256,8 +256,15 @@ func TestMessages_MDB001_5A_T7_StreamPositionAndBatchSize(t *testing.T) {
 		for i := range batch {
 			batch[i] = msg("Tested", fmt.Sprintf(`{"n":%d}`, i))
 		}
-		_, err := ns.WriteMessages(ctx, "order-1", batch, domain.AnyVersion)
+		rs, err := ns.WriteMessages(ctx, "order-1", batch, domain.AnyVersion)
 		require.NoError(t, err)
+		all := readAll(t, ns)
+		require.Len(t, all, len(batch))
+		for i, r := range rs {
+			assert.Equal(t, wr(int64(i), int64(i+1)), r, "result %d of a large batch", i)
+			assert.Equal(t, r.GlobalPosition, all[i].GlobalPosition)
+			assert.JSONEq(t, fmt.Sprintf(`{"n":%d}`, i), string(all[i].Data), "message %d in its place", i)
+		}
 
 		read := func(opts domain.GetOpts) []int64 {
 			msgs, err := ns.GetStreamMessages(ctx, "order-1", opts)

@@ -95,21 +95,37 @@ func (n *Namespace) write(ctx context.Context, stream string, msgs []domain.NewM
 		groupHash = h
 	}
 	now := formatTime(time.Now())
-	for i, m := range msgs {
-		pos := version + 1 + int64(i)
-		r, err := d.ws.insert.ExecContext(ctx, pos, now, stream, m.Type, string(m.Data), nullJSON(m.Metadata),
-			m.ID.String(), category, groupHash, correlationCategory(m.Metadata))
+	args := make([]any, 0, insertArgs*min(len(msgs), insertChunkRows))
+	for i := 0; i < len(msgs); {
+		// A chunk of messages in one statement when there are enough,
+		// else one.
+		st, k := d.ws.insert, 1
+		if len(msgs)-i >= insertChunkRows {
+			st, k = d.ws.insertChunk, insertChunkRows
+		}
+		args = args[:0]
+		for j, m := range msgs[i : i+k] {
+			args = append(args, version+1+int64(i+j), now, stream, m.Type, string(m.Data), nullJSON(m.Metadata),
+				m.ID.String(), category, groupHash, correlationCategory(m.Metadata))
+		}
+		r, err := st.ExecContext(ctx, args...)
 		if err != nil {
 			if isUniqueViolation(err) {
-				return d.uniqueViolation(ctx, stream, m.ID, expected)
+				return d.uniqueViolation(ctx, stream, msgs[i:i+k], expected)
 			}
 			return fail(err)
 		}
-		gp, err := r.LastInsertId()
+		// The rows of one statement take consecutive global positions
+		// (AUTOINCREMENT, under the write lock): the last is the last
+		// insert id.
+		last, err := r.LastInsertId()
 		if err != nil {
 			return fail(err)
 		}
-		res[i] = domain.WriteResult{Position: pos, GlobalPosition: gp}
+		for j := range k {
+			res[i+j] = domain.WriteResult{Position: version + 1 + int64(i+j), GlobalPosition: last - int64(k-1-j)}
+		}
+		i += k
 	}
 	ended = true
 	if err := d.commit(ctx); err != nil {
@@ -208,19 +224,21 @@ func (d *nsDB) storedResults(ctx context.Context, stream string, msgs []domain.N
 	return true, nil
 }
 
-// uniqueViolation explains a unique index violation, which the checks made
-// before the insert should have prevented: an id stored meanwhile is a
-// duplicate, otherwise the position was taken. It runs in the write
-// transaction.
-func (d *nsDB) uniqueViolation(ctx context.Context, stream string, id uuid.UUID, expected domain.ExpectedVersion) error {
-	var s string
-	err := d.ws.byID.QueryRowContext(ctx, id.String()).Scan(&s, new(string), new(int64), new(int64))
-	if err == nil {
-		return fmt.Errorf("%w: id %s is already used in stream %s", domain.ErrDuplicateMessageID, id, s)
+// uniqueViolation explains a unique index violation on inserting msgs,
+// which the checks made before the insert should have prevented: an id
+// stored meanwhile is a duplicate, otherwise the position was taken. It runs
+// in the write transaction.
+func (d *nsDB) uniqueViolation(ctx context.Context, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) error {
+	for _, m := range msgs {
+		var s string
+		err := d.ws.byID.QueryRowContext(ctx, m.ID.String()).Scan(&s, new(string), new(int64), new(int64))
+		if err == nil {
+			return fmt.Errorf("%w: id %s is already used in stream %s", domain.ErrDuplicateMessageID, m.ID, s)
+		}
 	}
-	actual, verr := streamVersion(ctx, d.ws.version, stream)
-	if verr != nil {
-		return dbError(ctx, "write "+stream, verr)
+	actual, err := streamVersion(ctx, d.ws.version, stream)
+	if err != nil {
+		return dbError(ctx, "write "+stream, err)
 	}
 	exp, ok := expected.Value()
 	if !ok {
