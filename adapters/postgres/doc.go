@@ -11,12 +11,14 @@
 // The role needs CREATE on the database (to create the metadata schema and
 // one schema per namespace). Open migrates the registry of namespaces, a
 // table in the metadata schema ("messagedb" unless Options.MetadataSchema
-// says otherwise). Queries run through bun over pgx's database/sql driver in
-// pgx's "exec" mode: one round trip per query, parameters sent apart from
-// the SQL, and no server-side prepared statement left behind (which also
-// suits connection poolers in transaction mode; WatchCategory's listener
-// needs a session of its own, so point it at the server or a session-mode
-// pool).
+// says otherwise). Queries run through bun over pgx's database/sql driver
+// with pgx's simple protocol, as bun documents for pgx: one message and one
+// round trip per query, and no server-side prepared statement left behind
+// (bun inlines its arguments, so caching statements would prepare one per
+// query text). pgx quotes the parameters itself, and insists on UTF-8 and
+// standard_conforming_strings for that. This also suits connection poolers
+// in transaction mode; WatchCategory's listener needs a session of its own,
+// so point it at the server or a session-mode pool.
 //
 // # What a namespace becomes
 //

@@ -437,3 +437,35 @@ func TestMessages_MDB001_3A_T13_GetStreamVersion(t *testing.T) {
 	_, err = ns.GetStreamVersion(ctx, "acct")
 	assert.ErrorIs(t, err, domain.ErrInvalidStreamName)
 }
+
+// TestMessages_QuotesAndBackslashesInValues checks that values that need
+// quoting in SQL text (the simple protocol quotes parameters client-side)
+// are stored and found as they are.
+func TestMessages_QuotesAndBackslashesInValues(t *testing.T) {
+	ctx := context.Background()
+	_, ns := messagesNS(t)
+	stream := `acct-o'brien\x"; DROP TABLE x; --`
+	typ := `Type'With\Quote`
+	data := json.RawMessage(`{"s":"it's a \\ backslash and a \" quote","e":"E'\\x00'"}`)
+	r, err := ns.WriteMessage(ctx, stream, domain.NewMessage{Type: typ, Data: data,
+		Metadata: json.RawMessage(`{"correlationStreamName":"o'neil-1"}`)}, domain.ExpectVersion(domain.NoStream))
+	require.NoError(t, err)
+	assert.Equal(t, wr(0, 1), r)
+	msgs, err := ns.GetStreamMessages(ctx, stream, domain.GetOpts{})
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	assert.Equal(t, stream, msgs[0].StreamName)
+	assert.Equal(t, typ, msgs[0].Type)
+	assert.JSONEq(t, string(data), string(msgs[0].Data))
+	last, err := ns.GetLastStreamMessage(ctx, stream, typ)
+	require.NoError(t, err)
+	assert.Equal(t, msgs[0].ID, last.ID)
+	cat, err := ns.GetCategoryMessages(ctx, "acct", domain.CategoryOpts{Correlation: "o'neil"})
+	require.NoError(t, err)
+	assert.Len(t, cat, 1)
+	_, err = ns.WriteMessage(ctx, stream, domain.NewMessage{Type: typ}, domain.ExpectVersion(5))
+	var vc *domain.VersionConflictError
+	require.ErrorAs(t, err, &vc)
+	assert.Equal(t, domain.VersionConflictError{StreamName: stream, Expected: 5, Actual: 0}, *vc,
+		"the stream name is read back from Message DB's exception text")
+}

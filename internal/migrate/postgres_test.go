@@ -24,7 +24,7 @@ func newPostgresDB(t *testing.T) (*bun.DB, migrations.Dialect) {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(pgtest.NewDatabase(t))
 	require.NoError(t, err)
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	db := bun.NewDB(stdlib.OpenDB(*cfg), pgdialect.New())
 	t.Cleanup(func() { _ = db.Close() })
 	return db, migrations.Postgres
