@@ -5,9 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
-	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -24,210 +23,449 @@ func canonicalJSON(b []byte) (json.RawMessage, error) {
 	if !utf8.Valid(b) {
 		return nil, errors.New("not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var out bytes.Buffer
-	out.Grow(len(b))
-	if err := canonicalValue(dec, &out); err != nil {
+	p := jsonParser{in: b, out: make([]byte, 0, len(b))}
+	i, err := p.value(p.ws(0), 0)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("more than one JSON value")
+	if i = p.ws(i); i != len(b) {
+		return nil, fmt.Errorf("unexpected %q after the JSON value at offset %d", b[i], i)
 	}
-	return out.Bytes(), nil
+	return p.out, nil
 }
 
+// maxDepth bounds nesting so that parsing cannot exhaust the stack.
+const maxDepth = 1000
+
+// jsonParser is a recursive-descent JSON parser that writes the canonical
+// form of what it reads to out.
+type jsonParser struct {
+	in  []byte
+	out []byte
+}
+
+var errEnd = errors.New("unexpected end of JSON input")
+
+func (p *jsonParser) ws(i int) int {
+	for i < len(p.in) {
+		switch p.in[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+func (p *jsonParser) syntax(i int) error {
+	if i >= len(p.in) {
+		return errEnd
+	}
+	return fmt.Errorf("invalid character %q at offset %d", p.in[i], i)
+}
+
+func (p *jsonParser) value(i, depth int) (int, error) {
+	if i >= len(p.in) {
+		return i, errEnd
+	}
+	switch c := p.in[i]; {
+	case c == '{':
+		if depth >= maxDepth {
+			return i, fmt.Errorf("nested deeper than %d", maxDepth)
+		}
+		return p.object(i, depth+1)
+	case c == '[':
+		if depth >= maxDepth {
+			return i, fmt.Errorf("nested deeper than %d", maxDepth)
+		}
+		return p.array(i, depth+1)
+	case c == '"':
+		s, next, err := p.str(i)
+		if err != nil {
+			return i, err
+		}
+		p.out = appendString(p.out, s)
+		return next, nil
+	case c == '-' || c >= '0' && c <= '9':
+		return p.number(i)
+	default:
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if bytes.HasPrefix(p.in[i:], []byte(lit)) {
+				p.out = append(p.out, lit...)
+				return i + len(lit), nil
+			}
+		}
+		return i, p.syntax(i)
+	}
+}
+
+// member is one key and its canonical value, at out[start:end].
 type member struct {
-	key   string
-	value []byte
+	key        []byte
+	start, end int
 }
 
-func canonicalValue(dec *json.Decoder, out *bytes.Buffer) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
+func (p *jsonParser) object(i, depth int) (int, error) {
+	objStart := len(p.out)
+	i = p.ws(i + 1)
+	if i < len(p.in) && p.in[i] == '}' {
+		p.out = append(p.out, '{', '}')
+		return i + 1, nil
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			var members []member
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				key := kt.(string)
-				if err := checkString(key); err != nil {
-					return err
-				}
-				var v bytes.Buffer
-				if err := canonicalValue(dec, &v); err != nil {
-					return err
-				}
-				members = append(members, member{key, v.Bytes()})
-			}
-			if _, err := dec.Token(); err != nil { // '}'
-				return err
-			}
-			// Stable sort keeps duplicates in input order; the last wins.
-			slices.SortStableFunc(members, func(a, b member) int {
-				if len(a.key) != len(b.key) {
-					return len(a.key) - len(b.key)
-				}
-				return strings.Compare(a.key, b.key)
-			})
-			out.WriteByte('{')
-			first := true
-			for i, m := range members {
-				if i+1 < len(members) && members[i+1].key == m.key {
-					continue
-				}
-				if !first {
-					out.WriteByte(',')
-				}
-				first = false
-				writeString(out, m.key)
-				out.WriteByte(':')
-				out.Write(m.value)
-			}
-			out.WriteByte('}')
-		case '[':
-			out.WriteByte('[')
-			for i := 0; dec.More(); i++ {
-				if i > 0 {
-					out.WriteByte(',')
-				}
-				if err := canonicalValue(dec, out); err != nil {
-					return err
-				}
-			}
-			if _, err := dec.Token(); err != nil { // ']'
-				return err
-			}
-			out.WriteByte(']')
+	var members []member
+	for {
+		if i >= len(p.in) || p.in[i] != '"' {
+			return i, p.syntax(i)
 		}
-	case string:
-		if err := checkString(t); err != nil {
-			return err
+		key, next, err := p.str(i)
+		if err != nil {
+			return i, err
 		}
-		writeString(out, t)
-	case json.Number:
-		return writeNumber(out, string(t))
-	case bool:
-		if t {
-			out.WriteString("true")
-		} else {
-			out.WriteString("false")
+		i = p.ws(next)
+		if i >= len(p.in) || p.in[i] != ':' {
+			return i, p.syntax(i)
 		}
-	case nil:
-		out.WriteString("null")
+		start := len(p.out)
+		if i, err = p.value(p.ws(i+1), depth); err != nil {
+			return i, err
+		}
+		members = append(members, member{key: key, start: start - objStart, end: len(p.out) - objStart})
+		i = p.ws(i)
+		if i >= len(p.in) {
+			return i, errEnd
+		}
+		if p.in[i] == '}' {
+			i++
+			break
+		}
+		if p.in[i] != ',' {
+			return i, p.syntax(i)
+		}
+		i = p.ws(i + 1)
 	}
-	return nil
+	// jsonb orders keys shorter first, then bytewise; the stable sort keeps
+	// duplicates in input order so that the last one wins.
+	slices.SortStableFunc(members, func(a, b member) int {
+		if len(a.key) != len(b.key) {
+			return len(a.key) - len(b.key)
+		}
+		return bytes.Compare(a.key, b.key)
+	})
+	values := bytes.Clone(p.out[objStart:])
+	p.out = append(p.out[:objStart], '{')
+	first := true
+	for n, m := range members {
+		if n+1 < len(members) && bytes.Equal(members[n+1].key, m.key) {
+			continue
+		}
+		if !first {
+			p.out = append(p.out, ',')
+		}
+		first = false
+		p.out = appendString(p.out, m.key)
+		p.out = append(p.out, ':')
+		p.out = append(p.out, values[m.start:m.end]...)
+	}
+	p.out = append(p.out, '}')
+	return i, nil
 }
 
-// checkString refuses what jsonb cannot hold: NUL, and the replacement
-// character the decoder puts for a lone surrogate escape. (A literal U+FFFD
-// is refused with it: the decoder does not tell the two apart.)
-func checkString(s string) error {
-	if strings.IndexByte(s, 0) >= 0 {
-		return errors.New(`contains \u0000`)
+func (p *jsonParser) array(i, depth int) (int, error) {
+	p.out = append(p.out, '[')
+	i = p.ws(i + 1)
+	if i < len(p.in) && p.in[i] == ']' {
+		p.out = append(p.out, ']')
+		return i + 1, nil
 	}
-	if strings.ContainsRune(s, utf8.RuneError) {
-		return errors.New("contains a lone surrogate or U+FFFD")
+	for {
+		var err error
+		if i, err = p.value(i, depth); err != nil {
+			return i, err
+		}
+		i = p.ws(i)
+		if i >= len(p.in) {
+			return i, errEnd
+		}
+		if p.in[i] == ']' {
+			p.out = append(p.out, ']')
+			return i + 1, nil
+		}
+		if p.in[i] != ',' {
+			return i, p.syntax(i)
+		}
+		p.out = append(p.out, ',')
+		i = p.ws(i + 1)
 	}
-	return nil
 }
 
-// writeString writes s quoted as jsonb does: escapes for ", \ and control
-// characters only.
-func writeString(out *bytes.Buffer, s string) {
-	out.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+// str reads the string at in[i] (a '"') and returns its decoded bytes, which
+// alias the input when it has no escape.
+func (p *jsonParser) str(i int) ([]byte, int, error) {
+	start := i + 1
+	j := start
+	for j < len(p.in) {
+		c := p.in[j]
+		if c == '"' {
+			return p.in[start:j], j + 1, nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return nil, j, fmt.Errorf("control character in string at offset %d", j)
+		}
+		j++
+	}
+	if j >= len(p.in) {
+		return nil, j, errEnd
+	}
+	buf := append([]byte(nil), p.in[start:j]...)
+	for j < len(p.in) {
+		c := p.in[j]
+		switch {
+		case c == '"':
+			return buf, j + 1, nil
+		case c < 0x20:
+			return nil, j, fmt.Errorf("control character in string at offset %d", j)
+		case c != '\\':
+			buf = append(buf, c)
+			j++
+			continue
+		}
+		if j+1 >= len(p.in) {
+			return nil, j, errEnd
+		}
+		switch e := p.in[j+1]; e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := hex4(p.in, j+2)
+			if !ok {
+				return nil, j, fmt.Errorf("invalid \\u escape at offset %d", j)
+			}
+			j += 6
+			switch {
+			case r == 0:
+				return nil, j, errors.New(`contains \u0000`)
+			case utf16.IsSurrogate(r):
+				lo, ok := rune(0), false
+				if r < 0xdc00 && j+1 < len(p.in) && p.in[j] == '\\' && p.in[j+1] == 'u' {
+					lo, ok = hex4(p.in, j+2)
+				}
+				if !ok || lo < 0xdc00 || lo > 0xdfff {
+					return nil, j, fmt.Errorf("lone surrogate \\u%04x at offset %d", r, j-6)
+				}
+				r = utf16.DecodeRune(r, lo)
+				j += 6
+			}
+			buf = utf8.AppendRune(buf, r)
+			continue
+		default:
+			return nil, j, fmt.Errorf("invalid escape at offset %d", j)
+		}
+		j += 2
+	}
+	return nil, j, errEnd
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// appendString appends s quoted as jsonb writes it: escapes for ", \ and
+// control characters only.
+func appendString(out, s []byte) []byte {
+	out = append(out, '"')
+	for _, c := range s {
 		switch c {
 		case '"':
-			out.WriteString(`\"`)
+			out = append(out, '\\', '"')
 		case '\\':
-			out.WriteString(`\\`)
+			out = append(out, '\\', '\\')
 		case '\b':
-			out.WriteString(`\b`)
+			out = append(out, '\\', 'b')
 		case '\f':
-			out.WriteString(`\f`)
+			out = append(out, '\\', 'f')
 		case '\n':
-			out.WriteString(`\n`)
+			out = append(out, '\\', 'n')
 		case '\r':
-			out.WriteString(`\r`)
+			out = append(out, '\\', 'r')
 		case '\t':
-			out.WriteString(`\t`)
+			out = append(out, '\\', 't')
 		default:
 			if c < 0x20 {
-				fmt.Fprintf(out, `\u%04x`, c)
+				out = fmt.Appendf(out, `\u%04x`, c)
 			} else {
-				out.WriteByte(c)
+				out = append(out, c)
 			}
 		}
 	}
-	out.WriteByte('"')
+	return append(out, '"')
 }
 
 // maxExponent is the largest exponent PostgreSQL's numeric accepts.
 const maxExponent = 1000
 
-// writeNumber writes a JSON number as PostgreSQL's numeric prints it: plain
-// notation, scale = digits after the point minus the exponent (at least 0),
-// no sign on zero.
-func writeNumber(out *bytes.Buffer, s string) error {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	mant, exp := s, 0
-	if i := strings.IndexAny(s, "eE"); i >= 0 {
-		mant = s[:i]
-		e := s[i+1:]
+// number checks the JSON number at in[i] and appends it as PostgreSQL's
+// numeric prints it: plain notation, scale = digits after the point minus
+// the exponent (at least 0), no sign on zero.
+func (p *jsonParser) number(i int) (int, error) {
+	in := p.in
+	j := i
+	neg := in[j] == '-'
+	if neg {
+		j++
+	}
+	intStart := j
+	switch {
+	case j < len(in) && in[j] == '0':
+		j++
+	case j < len(in) && in[j] >= '1' && in[j] <= '9':
+		for j < len(in) && in[j] >= '0' && in[j] <= '9' {
+			j++
+		}
+	default:
+		return j, p.syntax(j)
+	}
+	intPart := in[intStart:j]
+	var frac []byte
+	if j < len(in) && in[j] == '.' {
+		j++
+		fs := j
+		for j < len(in) && in[j] >= '0' && in[j] <= '9' {
+			j++
+		}
+		if j == fs {
+			return j, p.syntax(j)
+		}
+		frac = in[fs:j]
+	}
+	exp, hasExp := 0, false
+	if j < len(in) && (in[j] == 'e' || in[j] == 'E') {
+		hasExp = true
+		j++
 		sign := 1
-		switch {
-		case strings.HasPrefix(e, "-"):
-			sign, e = -1, e[1:]
-		case strings.HasPrefix(e, "+"):
-			e = e[1:]
+		if j < len(in) && (in[j] == '+' || in[j] == '-') {
+			if in[j] == '-' {
+				sign = -1
+			}
+			j++
 		}
-		e = strings.TrimLeft(e, "0")
-		if len(e) > 4 {
-			return fmt.Errorf("number %s: exponent beyond ±%d", s, maxExponent)
+		es := j
+		for j < len(in) && in[j] >= '0' && in[j] <= '9' {
+			if exp <= maxExponent {
+				exp = exp*10 + int(in[j]-'0')
+			}
+			j++
 		}
-		for _, d := range e {
-			exp = exp*10 + int(d-'0')
+		if j == es {
+			return j, p.syntax(j)
+		}
+		if exp > maxExponent {
+			return j, fmt.Errorf("number %s: exponent beyond ±%d", in[i:j], maxExponent)
 		}
 		exp *= sign
-		if exp > maxExponent || exp < -maxExponent {
-			return fmt.Errorf("number %s: exponent beyond ±%d", s, maxExponent)
+	}
+	isZero := bytes.Trim(intPart, "0") == nil && bytes.Trim(frac, "0") == nil
+	if !hasExp {
+		// JSON's grammar has no leading zeros: the text is numeric's but
+		// for the sign of zero.
+		if neg && isZero {
+			p.out = append(p.out, in[i+1:j]...)
+		} else {
+			p.out = append(p.out, in[i:j]...)
 		}
+		return j, nil
 	}
-	intPart, frac := mant, ""
-	if i := strings.IndexByte(mant, '.'); i >= 0 {
-		intPart, frac = mant[:i], mant[i+1:]
-	}
-	digits := intPart + frac
+	digits := append(append([]byte(nil), intPart...), frac...)
 	scale := len(frac) - exp // value = digits × 10^-scale
 	if scale < 0 {
-		digits += strings.Repeat("0", -scale)
+		digits = append(digits, bytes.Repeat([]byte{'0'}, -scale)...)
 		scale = 0
 	}
 	if len(digits) <= scale {
-		digits = strings.Repeat("0", scale-len(digits)+1) + digits
+		digits = append(bytes.Repeat([]byte{'0'}, scale-len(digits)+1), digits...)
 	}
-	whole := strings.TrimLeft(digits[:len(digits)-scale], "0")
-	if whole == "" {
-		whole = "0"
+	whole := bytes.TrimLeft(digits[:len(digits)-scale], "0")
+	if neg && !isZero {
+		p.out = append(p.out, '-')
 	}
-	fraction := digits[len(digits)-scale:]
-	if neg && strings.Trim(whole+fraction, "0") != "" {
-		out.WriteByte('-')
+	if len(whole) == 0 {
+		p.out = append(p.out, '0')
 	}
-	out.WriteString(whole)
+	p.out = append(p.out, whole...)
 	if scale > 0 {
-		out.WriteByte('.')
-		out.WriteString(fraction)
+		p.out = append(p.out, '.')
+		p.out = append(p.out, digits[len(digits)-scale:]...)
 	}
-	return nil
+	return j, nil
+}
+
+// topLevelString returns the string value of key in the JSON object b (the
+// last one when the key is repeated, as jsonb keeps it), matching the key
+// exactly, or "" when b is not an object or the value is not a string.
+func topLevelString(b []byte, key string) string {
+	p := jsonParser{in: b}
+	i := p.ws(0)
+	if i >= len(b) || b[i] != '{' {
+		return ""
+	}
+	i = p.ws(i + 1)
+	found := ""
+	for i < len(b) && b[i] == '"' {
+		k, next, err := p.str(i)
+		if err != nil {
+			return found
+		}
+		i = p.ws(next)
+		if i >= len(b) || b[i] != ':' {
+			return found
+		}
+		i = p.ws(i + 1)
+		if string(k) == key && i < len(b) && b[i] == '"' {
+			v, next, err := p.str(i)
+			if err != nil {
+				return found
+			}
+			found, i = string(v), next
+		} else {
+			p.out = p.out[:0]
+			if i, err = p.value(i, 0); err != nil {
+				return found
+			}
+		}
+		i = p.ws(i)
+		if i >= len(b) || b[i] != ',' {
+			break
+		}
+		i = p.ws(i + 1)
+	}
+	return found
 }

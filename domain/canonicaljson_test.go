@@ -1,8 +1,10 @@
 package domain_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -61,14 +63,33 @@ func TestPrepareRefusesWhatJSONBRefuses(t *testing.T) {
 	}
 }
 
+var jsonbRefusal = regexp.MustCompile(`u0000|surrogate|exponent|nested|UTF-8`)
+
+func TestPrepareAcceptsReplacementCharacter(t *testing.T) {
+	m, err := domain.NewMessage{Type: "T", Data: json.RawMessage(`["\ufffd","�"]`)}.Prepare()
+	if err != nil || string(m.Data) != "[\"\uFFFD\",\"\uFFFD\"]" {
+		t.Errorf("Prepare = %s, %v", m.Data, err)
+	}
+}
+
 func FuzzCanonicalJSON(f *testing.F) {
 	for _, tc := range jsonbCases {
 		f.Add([]byte(tc.in))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(bytes.TrimSpace(b)) == 0 {
+			return // empty data means {}
+		}
 		m, err := domain.NewMessage{Type: "T", Data: b}.Prepare()
 		if err != nil {
+			// Refuse only what encoding/json refuses, or what jsonb does.
+			if json.Valid(b) && !jsonbRefusal.MatchString(err.Error()) {
+				t.Fatalf("valid JSON %q refused: %v", b, err)
+			}
 			return
+		}
+		if !json.Valid(b) {
+			t.Fatalf("invalid JSON %q accepted as %q", b, m.Data)
 		}
 		if !json.Valid(m.Data) {
 			t.Fatalf("canonical form of %q is not JSON: %q", b, m.Data)

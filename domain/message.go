@@ -37,19 +37,10 @@ func (m Message) CorrelationStreamName() string {
 }
 
 // CorrelationStreamName returns the correlationStreamName field of JSON
-// metadata, or "" when it is absent, not a string, or metadata is not an
-// object.
+// metadata (the key matched exactly, as PostgreSQL's ->> does), or "" when it
+// is absent, not a string, or metadata is not an object.
 func CorrelationStreamName(metadata json.RawMessage) string {
-	if len(metadata) == 0 {
-		return ""
-	}
-	var m struct {
-		CorrelationStreamName *string `json:"correlationStreamName"`
-	}
-	if json.Unmarshal(metadata, &m) != nil || m.CorrelationStreamName == nil {
-		return ""
-	}
-	return *m.CorrelationStreamName
+	return topLevelString(metadata, "correlationStreamName")
 }
 
 // NewMessage is a message to write.

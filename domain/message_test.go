@@ -124,10 +124,28 @@ func TestCorrelationStreamName(t *testing.T) {
 		`{"correlationStreamName":7}`:        "",
 		`{"other":"x"}`:                      "",
 		`{"correlationStreamName":"acct-1"}`: "acct-1",
+		`{"correlationstreamname":"acct-1"}`: "",
+		`{"a":{"correlationStreamName":"x-1"},"correlationStreamName":"acct-2"}`: "acct-2",
+		`{"correlationStreamName":"acct-\u0031"}`:                                "acct-1",
+		`{"correlationStreamName":"a-1","correlationStreamName":"b-2"}`:          "b-2",
 	}
 	for in, want := range tests {
 		if got := domain.CorrelationStreamName(json.RawMessage(in)); got != want {
 			t.Errorf("CorrelationStreamName(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func BenchmarkPrepare(b *testing.B) {
+	m := domain.NewMessage{
+		Type:     "Deposited",
+		Data:     json.RawMessage(`{"accountId":"123","amount":100,"time":"2026-11-26T05:30:00Z","note":"salary"}`),
+		Metadata: json.RawMessage(`{"correlationStreamName":"transfer-9","causationMessageStreamName":"account:command-123"}`),
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Prepare(); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
