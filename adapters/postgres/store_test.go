@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"runtime"
 	"sort"
 	"testing"
 	"testing/fstest"
@@ -75,6 +76,7 @@ func TestStore_MDB001_2A_T1_OpenConnectsAndMigratesRegistry(t *testing.T) {
 func TestStore_MDB001_2A_T2_Close(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
+	goroutines := runtime.NumGoroutine()
 	s, err := postgres.Open(ctx, url, nil)
 	require.NoError(t, err)
 	_, err = s.CreateNamespace(ctx, "closing", domain.NamespaceOptions{})
@@ -112,6 +114,14 @@ func TestStore_MDB001_2A_T2_Close(t *testing.T) {
 	_, err = s.MessageStore(ctx, "closing")
 	assert.ErrorIs(t, err, postgres.ErrClosed)
 	assert.ErrorIs(t, s.DeleteNamespace(ctx, "closing"), postgres.ErrClosed)
+
+	// No goroutine of the Store (pool, listener, watchers) is left.
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > goroutines; {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines left after Close: %d, %d before Open", runtime.NumGoroutine(), goroutines)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	// No connection of the Store is left on the server.
 	conn := sqlConn(t, url)
