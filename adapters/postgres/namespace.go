@@ -1,13 +1,14 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/ports"
@@ -262,13 +263,20 @@ func (n *Namespace) streamVersion(ctx context.Context, q queryer, streamName str
 	return v.Int64, nil
 }
 
-// query runs a read and scans the messages.
+// query runs a read and scans the messages. Reads use the pool's pgx
+// connection directly: pgx scans the columns into their Go types without
+// database/sql's conversions, and data and metadata are compacted from the
+// row's bytes.
 func (n *Namespace) query(ctx context.Context, what, query string, args ...any) ([]domain.Message, error) {
-	rows, err := n.s.db.DB.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, n.fail(ctx, what, err)
-	}
-	msgs, err := scanMessages(rows)
+	var msgs []domain.Message
+	err := n.s.withConn(ctx, func(conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		msgs, err = scanMessages(rows)
+		return err
+	})
 	if err != nil {
 		return nil, n.fail(ctx, what, err)
 	}
@@ -276,23 +284,23 @@ func (n *Namespace) query(ctx context.Context, what, query string, args ...any) 
 }
 
 // scanMessages reads rows of messageColumns and closes rows.
-func scanMessages(rows *sql.Rows) ([]domain.Message, error) {
+func scanMessages(rows pgx.Rows) ([]domain.Message, error) {
 	defer rows.Close()
 	msgs := []domain.Message{}
-	var data, metadata sql.RawBytes
 	for rows.Next() {
 		var m domain.Message
-		if err := rows.Scan(&m.ID, &m.StreamName, &m.Type, &m.Position, &m.GlobalPosition, &data, &metadata, &m.Time); err != nil {
+		var id [16]byte
+		if err := rows.Scan(&id, &m.StreamName, &m.Type, &m.Position, &m.GlobalPosition, nil, nil, &m.Time); err != nil {
 			return nil, err
 		}
-		var err error
-		if m.Data, err = compact(data); err != nil {
-			return nil, fmt.Errorf("message %d: data: %w", m.GlobalPosition, err)
+		m.ID = id
+		raw := rows.RawValues()
+		if rows.FieldDescriptions()[5].Format != pgx.TextFormatCode || rows.FieldDescriptions()[6].Format != pgx.TextFormatCode {
+			return nil, errors.New("data and metadata must come as text")
 		}
-		if metadata != nil {
-			if m.Metadata, err = compact(metadata); err != nil {
-				return nil, fmt.Errorf("message %d: metadata: %w", m.GlobalPosition, err)
-			}
+		m.Data = compactJSONB(raw[5])
+		if raw[6] != nil {
+			m.Metadata = compactJSONB(raw[6])
 		}
 		m.Time = m.Time.UTC()
 		msgs = append(msgs, m)
@@ -303,17 +311,34 @@ func scanMessages(rows *sql.Rows) ([]domain.Message, error) {
 	return msgs, nil
 }
 
-// compact copies jsonb text without the blanks PostgreSQL puts after ":"
-// and ",", as the SQLite backend returns it. NULL data (written through
-// SQL) reads as JSON null.
-func compact(b []byte) (json.RawMessage, error) {
+// compactJSONB copies the text of a jsonb value without the blank that
+// PostgreSQL writes after each ":" and "," outside strings (its only
+// insignificant white space), so that messages read back in the same compact
+// form as on SQLite. NULL data (written through SQL) reads as JSON null.
+func compactJSONB(b []byte) json.RawMessage {
 	if b == nil {
-		return json.RawMessage("null"), nil
+		return json.RawMessage("null")
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(b))
-	if err := json.Compact(&buf, b); err != nil {
-		return nil, errors.New("not JSON")
+	out := make([]byte, 0, len(b))
+	inString, escaped := false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ' || c == '\n' || c == '\t' || c == '\r':
+			continue
+		}
+		out = append(out, c)
 	}
-	return buf.Bytes(), nil
+	return out
 }

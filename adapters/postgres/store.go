@@ -321,6 +321,22 @@ func (s *Store) closedOr(err error) error {
 	return err
 }
 
+// withConn runs fn on a connection of the pool, as a pgx connection.
+func (s *Store) withConn(ctx context.Context, fn func(*pgx.Conn) error) error {
+	conn, err := s.db.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		return fn(c.Conn())
+	})
+}
+
 // bunIdent quotes a SQL identifier.
 func bunIdent(name string) string {
 	return pgx.Identifier{name}.Sanitize()
