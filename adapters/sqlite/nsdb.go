@@ -4,8 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/sqliteshim"
 
 	"github.com/messagedb-go/messagedb/internal/migrate"
 	"github.com/messagedb-go/messagedb/migrations"
@@ -32,7 +42,10 @@ type nsDB struct {
 	ws     writeStmts
 	wreads *readStmts // on w, memory mode
 
-	reads *readStmts // on the pool, file mode
+	// reads are on the pool, file mode: prepared on the first read, under
+	// readsMu.
+	readsMu sync.Mutex
+	reads   atomic.Pointer[readStmts]
 }
 
 type writeStmts struct {
@@ -160,8 +173,9 @@ func categoryQuery(variant int) string {
 	return q + " ORDER BY global_position LIMIT ?"
 }
 
-// openNamespace opens a namespace's database, creating it if needed, applies
-// its pending migrations and prepares its statements.
+// openNamespace opens a namespace's database, creating it if needed, and
+// applies its pending migrations. Its statements are prepared on first use:
+// the writer's by the first write, the readers' by the first read.
 func (s *Store) openNamespace(ctx context.Context, id string) (*nsDB, error) {
 	s.opened.Add(1)
 	var dsn string
@@ -175,27 +189,120 @@ func (s *Store) openNamespace(ctx context.Context, id string) (*nsDB, error) {
 	if err != nil {
 		return nil, dbError(ctx, "open", err)
 	}
+	if err := migrateNamespace(ctx, c); err != nil {
+		_ = c.close()
+		return nil, err
+	}
+	return newNSDB(c, s.opts.InMemory), nil
+}
+
+func newNSDB(c *conns, shared bool) *nsDB {
+	return &nsDB{conns: c, sem: make(chan struct{}, 1), shared: shared}
+}
+
+func migrateNamespace(ctx context.Context, c *conns) error {
 	m, err := migrate.New(c.bun, migrations.SQLite, nil)
 	if err == nil {
 		err = m.ApplyNamespaceMigration(ctx, "main")
 	}
-	if err != nil {
+	return err
+}
+
+// createNamespaceFile creates a namespace's database file, migrated and in
+// WAL mode, syncs it and its directory to stable storage, and opens it. It is
+// for a file no one else uses: the caller holds the registry's write lock and
+// removed any stale file; on error it leaves a file the caller removes.
+//
+// Built with the pool's settings, the file would cost seven syncs: switching
+// a new file to WAL mode is a transaction through a rollback journal (four),
+// and the migration the first transaction of a new write-ahead log (three).
+// So the pool's first connection builds it differently: with its journal in
+// memory (for rollbacks) and without syncs, the migration first, then the
+// switch to WAL mode, all written to the database file, which is then synced
+// once with its directory. That connection then takes the pool's settings
+// and stays in the pool. A build that fails or crashes leaves a file that is
+// never registered, and is removed before the id is used again.
+func (s *Store) createNamespaceFile(ctx context.Context, id string) (*nsDB, error) {
+	s.opened.Add(1)
+	path := s.namespacePath(id)
+	cn := &buildConnector{
+		drv:   sqliteshim.Driver(),
+		build: s.fileDSNWith(path, "OFF", "MEMORY"),
+		dsn:   s.fileDSN(path),
+	}
+	db := sql.OpenDB(cn)
+	c := &conns{db: db, bun: bun.NewDB(db, sqlitedialect.New())}
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	// One connection, the builder, until it is built.
+	db.SetMaxOpenConns(1)
+	fail := func(op string, err error) (*nsDB, error) {
+		_ = c.close()
+		return nil, dbError(ctx, op, err)
+	}
+	if err := migrateNamespace(ctx, c); err != nil {
 		_ = c.close()
 		return nil, err
 	}
-	d := &nsDB{conns: c, sem: make(chan struct{}, 1), shared: s.opts.InMemory}
-	if err := d.openWriter(ctx); err != nil {
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+		return fail("set WAL mode", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
 		_ = c.close()
-		return nil, dbError(ctx, "open", err)
+		return nil, fmt.Errorf("messagedb: sqlite: journal mode is %q, not WAL (is the file on a file system without shared memory?)", mode)
 	}
-	if !d.shared {
-		d.reads = new(readStmts)
-		if err := d.reads.prepare(ctx, c.db); err != nil {
-			_ = d.close()
-			return nil, dbError(ctx, "open", err)
-		}
+	if err := syncPath(path); err != nil {
+		_ = c.close()
+		return nil, fmt.Errorf("messagedb: sqlite: sync database file: %w", err)
 	}
-	return d, nil
+	// A process holding a stale handle on the namespace may have opened the
+	// file meanwhile and switched it to WAL mode first: the migration is then
+	// in the write-ahead log.
+	if err := syncPath(path + "-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		_ = c.close()
+		return nil, fmt.Errorf("messagedb: sqlite: sync write-ahead log: %w", err)
+	}
+	if err := syncPath(filepath.Dir(path)); err != nil {
+		_ = c.close()
+		return nil, fmt.Errorf("messagedb: sqlite: sync namespace directory: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA synchronous="+string(s.opts.Synchronous)); err != nil {
+		return fail("set synchronous", err)
+	}
+	db.SetMaxOpenConns(namespaceConns + 1)
+	db.SetMaxIdleConns(namespaceConns + 1)
+	return newNSDB(c, false), nil
+}
+
+// buildConnector opens a pool's first connection with the DSN build, the
+// others with dsn.
+type buildConnector struct {
+	drv        driver.Driver
+	build, dsn string
+	built      atomic.Bool
+}
+
+func (b *buildConnector) Connect(context.Context) (driver.Conn, error) {
+	if b.built.CompareAndSwap(false, true) {
+		return b.drv.Open(b.build)
+	}
+	return b.drv.Open(b.dsn)
+}
+
+func (b *buildConnector) Driver() driver.Driver { return b.drv }
+
+// syncPath syncs a file or directory to stable storage.
+func syncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // openWriter takes the writer connection from the pool and prepares its
@@ -242,8 +349,8 @@ func (d *nsDB) close() error {
 	d.sem <- struct{}{}
 	d.closeWriter()
 	<-d.sem
-	if d.reads != nil {
-		d.reads.close()
+	if rs := d.reads.Swap(nil); rs != nil {
+		rs.close()
 	}
 	return d.conns.close()
 }
@@ -265,7 +372,10 @@ func (d *nsDB) unlock() { <-d.sem }
 // is done (its rows closed).
 func (d *nsDB) readStmts(ctx context.Context) (*readStmts, error) {
 	if !d.shared {
-		return d.reads, nil
+		if rs := d.reads.Load(); rs != nil {
+			return rs, nil
+		}
+		return d.prepareReads(ctx)
 	}
 	if err := d.lock(ctx); err != nil {
 		return nil, err
@@ -277,6 +387,21 @@ func (d *nsDB) readStmts(ctx context.Context) (*readStmts, error) {
 		}
 	}
 	return d.wreads, nil
+}
+
+// prepareReads prepares the read statements on the pool (file mode), once.
+func (d *nsDB) prepareReads(ctx context.Context) (*readStmts, error) {
+	d.readsMu.Lock()
+	defer d.readsMu.Unlock()
+	if rs := d.reads.Load(); rs != nil {
+		return rs, nil
+	}
+	rs := new(readStmts)
+	if err := rs.prepare(ctx, d.db); err != nil {
+		return nil, err
+	}
+	d.reads.Store(rs)
+	return rs, nil
 }
 
 func (d *nsDB) endRead() {

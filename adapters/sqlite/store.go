@@ -164,8 +164,14 @@ const (
 
 // fileDSN returns the modernc DSN of a database file.
 func (s *Store) fileDSN(path string) string {
+	return s.fileDSNWith(path, s.opts.Synchronous, "WAL")
+}
+
+// fileDSNWith returns the DSN of a database file with the given synchronous
+// setting and journal mode.
+func (s *Store) fileDSNWith(path string, sync Synchronous, journal string) string {
 	u := url.URL{Path: filepath.ToSlash(path)}
-	return "file:" + u.EscapedPath() + "?" + s.pragmas(true)
+	return "file:" + u.EscapedPath() + "?" + s.pragmas(sync) + "&_pragma=journal_mode(" + journal + ")"
 }
 
 // memoryDSN returns the DSN of an in-memory database of its own: memdb
@@ -173,19 +179,15 @@ func (s *Store) fileDSN(path string) string {
 // process that name them, and live while one of them is open.
 func (s *Store) memoryDSN(name string) string {
 	return "file:/messagedb-" + s.memID + "-" + name + "-" +
-		strconv.FormatUint(s.memSeq.Add(1), 10) + "?vfs=memdb&" + s.pragmas(false)
+		strconv.FormatUint(s.memSeq.Add(1), 10) + "?vfs=memdb&" + s.pragmas(s.opts.Synchronous)
 }
 
-func (s *Store) pragmas(wal bool) string {
-	p := "_pragma=busy_timeout(" + strconv.FormatInt(s.opts.BusyTimeout.Milliseconds(), 10) + ")" +
+func (s *Store) pragmas(sync Synchronous) string {
+	return "_pragma=busy_timeout(" + strconv.FormatInt(s.opts.BusyTimeout.Milliseconds(), 10) + ")" +
 		"&_pragma=foreign_keys(1)" +
-		"&_pragma=synchronous(" + string(s.opts.Synchronous) + ")" +
+		"&_pragma=synchronous(" + string(sync) + ")" +
 		"&_pragma=mmap_size(1073741824)" +
 		"&_txlock=immediate"
-	if wal {
-		p += "&_pragma=journal_mode(WAL)"
-	}
-	return p
 }
 
 // conns is one database: its pool and, in memory mode, the connection that
@@ -318,7 +320,12 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 	if err := s.removeFiles(id); err != nil {
 		return domain.Namespace{}, fmt.Errorf("messagedb: sqlite: create namespace %s: remove stale files: %w", id, err)
 	}
-	ndb, err := s.openNamespace(ctx, id)
+	var ndb *nsDB
+	if s.opts.InMemory {
+		ndb, err = s.openNamespace(ctx, id)
+	} else {
+		ndb, err = s.createNamespaceFile(ctx, id)
+	}
 	if err != nil {
 		_ = s.removeFiles(id)
 		return domain.Namespace{}, fmt.Errorf("messagedb: sqlite: create namespace %s: %w", id, err)

@@ -261,6 +261,36 @@ func TestStore_MDB001_4A_T6_CreateNamespaceInFile(t *testing.T) {
 	})
 }
 
+// CreateNamespace builds the file on a connection of its own settings and
+// then keeps it in the namespace's pool: it must end with the pool's.
+func TestStore_CreatedNamespaceConnectionSettings(t *testing.T) {
+	for _, c := range []struct {
+		sync sqlite.Synchronous
+		want int64 // PRAGMA synchronous
+	}{{sqlite.SynchronousFull, 2}, {sqlite.SynchronousNormal, 1}} {
+		t.Run(string(c.sync), func(t *testing.T) {
+			ctx := t.Context()
+			s := openStore(t, sqlite.Options{Dir: t.TempDir(), Synchronous: c.sync, BusyTimeout: 1234 * time.Millisecond})
+			ns := newNamespace(t, s, "settings")
+			// Right after the create the pool holds one connection, the one
+			// that built the file.
+			require.NoError(t, ns.WithConn(ctx, func(conn *sql.Conn) error {
+				var mode string
+				var sync, fk, busy int64
+				require.NoError(t, conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode))
+				require.NoError(t, conn.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync))
+				require.NoError(t, conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk))
+				require.NoError(t, conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy))
+				assert.Equal(t, "wal", mode)
+				assert.Equal(t, c.want, sync)
+				assert.Equal(t, int64(1), fk)
+				assert.Equal(t, int64(1234), busy)
+				return nil
+			}))
+		})
+	}
+}
+
 func testCreateNamespace(t *testing.T, s *sqlite.Store) {
 	ctx := t.Context()
 	before := time.Now()
