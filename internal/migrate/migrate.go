@@ -140,7 +140,7 @@ func (m *Migrator) Applied(ctx context.Context, schema string) ([]Migration, err
 	rows, err := m.db.DB.QueryContext(ctx,
 		"SELECT version, checksum, applied_at FROM "+m.scope(schema).table+" ORDER BY version")
 	if err != nil {
-		return nil, fmt.Errorf("messagedb: read applied migrations: %w", err)
+		return nil, fmt.Errorf("messagedb: read applied migrations: %w", cause(err))
 	}
 	defer rows.Close()
 	var out []Migration
@@ -196,7 +196,7 @@ func readSet(fsys fs.FS) ([]file, error) {
 	for _, n := range names {
 		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
-			return nil, &domain.MigrationError{File: n, Err: err}
+			return nil, &domain.MigrationError{File: n, Err: cause(err)}
 		}
 		sum := sha256.Sum256(b)
 		out = append(out, file{
@@ -239,11 +239,11 @@ func (m *Migrator) inTx(ctx context.Context, s scope, fn func(execer) error) (er
 		// what is applied, whatever the connection's default.
 		conn, err := m.db.DB.Conn(ctx)
 		if err != nil {
-			return fmt.Errorf("messagedb: migrate: %w", err)
+			return fmt.Errorf("messagedb: migrate: %w", cause(err))
 		}
 		defer conn.Close()
 		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-			return fmt.Errorf("messagedb: migrate: begin: %w", err)
+			return fmt.Errorf("messagedb: migrate: begin: %w", cause(err))
 		}
 		defer func() {
 			if err != nil {
@@ -257,13 +257,13 @@ func (m *Migrator) inTx(ctx context.Context, s scope, fn func(execer) error) (er
 			return err
 		}
 		if _, err = conn.ExecContext(ctx, "COMMIT"); err != nil {
-			return fmt.Errorf("messagedb: migrate: commit: %w", err)
+			return fmt.Errorf("messagedb: migrate: commit: %w", cause(err))
 		}
 		return nil
 	}
 	tx, err := m.db.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("messagedb: migrate: begin: %w", err)
+		return fmt.Errorf("messagedb: migrate: begin: %w", cause(err))
 	}
 	defer func() {
 		if err != nil {
@@ -277,7 +277,7 @@ func (m *Migrator) inTx(ctx context.Context, s scope, fn func(execer) error) (er
 		return err
 	}
 	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("messagedb: migrate: commit: %w", err)
+		return fmt.Errorf("messagedb: migrate: commit: %w", cause(err))
 	}
 	return nil
 }
@@ -299,7 +299,7 @@ func (m *Migrator) prepare(ctx context.Context, ex execer, s scope) error {
 	}
 	for _, q := range stmts {
 		if _, err := ex.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("messagedb: migrate: prepare %s: %w", s.table, err)
+			return fmt.Errorf("messagedb: migrate: prepare %s: %w", s.table, cause(err))
 		}
 	}
 	return nil
@@ -318,16 +318,16 @@ func (m *Migrator) applyOne(ctx context.Context, ex execer, s scope, f file) err
 		}
 		return nil
 	case !errors.Is(err, sql.ErrNoRows):
-		return &domain.MigrationError{File: f.name, Err: err}
+		return &domain.MigrationError{File: f.name, Err: cause(err)}
 	}
 	body := strings.ReplaceAll(f.body, migrations.SchemaPlaceholder, s.schema)
 	if _, err := ex.ExecContext(ctx, body); err != nil {
-		return &domain.MigrationError{File: f.name, Err: err}
+		return &domain.MigrationError{File: f.name, Err: cause(err)}
 	}
 	now := quote(time.Now().UTC().Format(time.RFC3339Nano))
 	if _, err := ex.ExecContext(ctx, "INSERT INTO "+s.table+" (version, checksum, applied_at) VALUES ("+
 		quote(f.version)+", "+quote(f.checksum)+", "+now+")"); err != nil {
-		return &domain.MigrationError{File: f.name, Err: err}
+		return &domain.MigrationError{File: f.name, Err: cause(err)}
 	}
 	return nil
 }
@@ -357,4 +357,14 @@ func parseTime(v any) (time.Time, error) {
 		return time.Parse(time.RFC3339Nano, string(t))
 	}
 	return time.Time{}, fmt.Errorf("messagedb: migrate: unexpected applied_at %T", v)
+}
+
+// cause keeps a driver error's text but not the error itself, so that no
+// driver type (a *pgconn.PgError, a SQLite error) becomes reachable with
+// errors.As from messagedb's errors. Context errors stay matchable.
+func cause(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return errors.New(err.Error())
 }

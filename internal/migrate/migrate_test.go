@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -152,6 +153,7 @@ func runMigratorScenarios(t *testing.T, newDB func(t *testing.T) (*bun.DB, migra
 		require.ErrorIs(t, err, domain.ErrMigrationFailed)
 		require.ErrorAs(t, err, &me)
 		require.Equal(t, "002_bad.sql", me.File)
+		require.Nil(t, errors.Unwrap(me.Err), "the driver's error must not be reachable through the migration error")
 		applied, err := m.Applied(ctx, schema)
 		require.NoError(t, err)
 		require.Equal(t, []string{"001_ok"}, versions(applied), "the failed migration was recorded")
