@@ -92,10 +92,31 @@ func (m NewMessage) Prepare() (NewMessage, error) {
 	return m, nil
 }
 
+// PrepareWrite checks everything a write is given, before anything is
+// stored: the stream name (ErrInvalidStreamName), the expected version
+// (ErrInvalidExpectedVersion), then the messages (see PrepareBatch). It
+// returns the messages ready to store.
+func PrepareWrite(streamName string, msgs []NewMessage, expected ExpectedVersion) ([]NewMessage, error) {
+	if err := ValidateStreamName(streamName); err != nil {
+		return nil, err
+	}
+	if err := expected.Validate(); err != nil {
+		return nil, err
+	}
+	return PrepareBatch(msgs)
+}
+
 // PrepareBatch prepares the messages of one write: at least one, no id twice.
 func PrepareBatch(msgs []NewMessage) ([]NewMessage, error) {
 	if len(msgs) == 0 {
 		return nil, fmt.Errorf("%w: no messages", ErrInvalidMessage)
+	}
+	if len(msgs) == 1 {
+		p, err := msgs[0].Prepare()
+		if err != nil {
+			return nil, err
+		}
+		return []NewMessage{p}, nil
 	}
 	out := make([]NewMessage, len(msgs))
 	seen := make(map[uuid.UUID]struct{}, len(msgs))

@@ -149,3 +149,20 @@ func BenchmarkPrepare(b *testing.B) {
 		}
 	}
 }
+
+func TestPrepareWriteChecksInOrder(t *testing.T) {
+	ok := []domain.NewMessage{{Type: "A"}}
+	if _, err := domain.PrepareWrite("account", ok, domain.AnyVersion); !errors.Is(err, domain.ErrInvalidStreamName) {
+		t.Errorf("category as stream: %v", err)
+	}
+	if _, err := domain.PrepareWrite("account-1", ok, domain.ExpectVersion(-2)); !errors.Is(err, domain.ErrInvalidExpectedVersion) {
+		t.Errorf("expected version -2: %v", err)
+	}
+	if _, err := domain.PrepareWrite("account-1", []domain.NewMessage{{}}, domain.AnyVersion); !errors.Is(err, domain.ErrInvalidMessage) {
+		t.Errorf("empty type: %v", err)
+	}
+	out, err := domain.PrepareWrite("account-1", ok, domain.ExpectVersion(domain.NoStream))
+	if err != nil || len(out) != 1 || out[0].ID.Version() != 7 {
+		t.Errorf("PrepareWrite = %+v, %v", out, err)
+	}
+}

@@ -28,13 +28,7 @@ func (n *Namespace) WriteMessage(ctx context.Context, streamName string, msg dom
 // WriteMessages appends msgs to one stream, all or nothing, in one
 // transaction; see ports.MessageStore.
 func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
-	if err := domain.ValidateStreamName(streamName); err != nil {
-		return nil, err
-	}
-	if err := expected.Validate(); err != nil {
-		return nil, err
-	}
-	msgs, err := domain.PrepareBatch(msgs)
+	msgs, err := domain.PrepareWrite(streamName, msgs, expected)
 	if err != nil {
 		return nil, err
 	}

@@ -14,18 +14,12 @@ import (
 
 // WriteMessage appends msg to the stream; see ports.MessageStore.
 func (n *Namespace) WriteMessage(ctx context.Context, streamName string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
-	if err := domain.ValidateStreamName(streamName); err != nil {
-		return domain.WriteResult{}, err
-	}
-	if err := expected.Validate(); err != nil {
-		return domain.WriteResult{}, err
-	}
-	m, err := msg.Prepare()
+	prepared, err := domain.PrepareWrite(streamName, []domain.NewMessage{msg}, expected)
 	if err != nil {
 		return domain.WriteResult{}, err
 	}
 	var res [1]domain.WriteResult
-	if err := n.write(ctx, streamName, []domain.NewMessage{m}, expected, res[:]); err != nil {
+	if err := n.write(ctx, streamName, prepared, expected, res[:]); err != nil {
 		return domain.WriteResult{}, err
 	}
 	return res[0], nil
@@ -34,13 +28,7 @@ func (n *Namespace) WriteMessage(ctx context.Context, streamName string, msg dom
 // WriteMessages appends msgs to the stream, all or nothing; see
 // ports.MessageStore.
 func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
-	if err := domain.ValidateStreamName(streamName); err != nil {
-		return nil, err
-	}
-	if err := expected.Validate(); err != nil {
-		return nil, err
-	}
-	prepared, err := domain.PrepareBatch(msgs)
+	prepared, err := domain.PrepareWrite(streamName, msgs, expected)
 	if err != nil {
 		return nil, err
 	}

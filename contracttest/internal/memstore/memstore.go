@@ -201,13 +201,7 @@ func (m *messageStore) WriteMessage(ctx context.Context, streamName string, msg 
 }
 
 func (m *messageStore) WriteMessages(_ context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
-	if err := domain.ValidateStreamName(streamName); err != nil {
-		return nil, err
-	}
-	if err := expected.Validate(); err != nil {
-		return nil, err
-	}
-	prepared, err := domain.PrepareBatch(msgs)
+	prepared, err := domain.PrepareWrite(streamName, msgs, expected)
 	if err != nil {
 		return nil, err
 	}
