@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/messagedb-go/messagedb/domain"
@@ -283,32 +285,173 @@ func (n *Namespace) query(ctx context.Context, what, query string, args ...any) 
 	return msgs, nil
 }
 
-// scanMessages reads rows of messageColumns and closes rows.
+// scanMessages reads rows of messageColumns and closes rows. The simple
+// protocol returns every column as text; decodeRow parses the usual forms of
+// that text directly from the row's bytes, and rows.Scan handles any other
+// form (e.g. a timestamp in another DateStyle).
 func scanMessages(rows pgx.Rows) ([]domain.Message, error) {
 	defer rows.Close()
+	fds := rows.FieldDescriptions()
+	if len(fds) != 8 || fds[5].Format != pgx.TextFormatCode || fds[6].Format != pgx.TextFormatCode {
+		return nil, errors.New("data and metadata must come as text")
+	}
+	allText := true
+	for _, fd := range fds {
+		allText = allText && fd.Format == pgx.TextFormatCode
+	}
 	msgs := []domain.Message{}
 	for rows.Next() {
 		var m domain.Message
-		var id [16]byte
-		if err := rows.Scan(&id, &m.StreamName, &m.Type, &m.Position, &m.GlobalPosition, nil, nil, &m.Time); err != nil {
-			return nil, err
-		}
-		m.ID = id
 		raw := rows.RawValues()
-		if rows.FieldDescriptions()[5].Format != pgx.TextFormatCode || rows.FieldDescriptions()[6].Format != pgx.TextFormatCode {
-			return nil, errors.New("data and metadata must come as text")
+		if !allText || !decodeRow(raw, &m) {
+			m = domain.Message{}
+			var id [16]byte
+			if err := rows.Scan(&id, &m.StreamName, &m.Type, &m.Position, &m.GlobalPosition, nil, nil, &m.Time); err != nil {
+				return nil, err
+			}
+			m.ID = id
+			m.Time = m.Time.UTC()
 		}
-		m.Data = compactJSONB(raw[5])
-		if raw[6] != nil {
-			m.Metadata = compactJSONB(raw[6])
-		}
-		m.Time = m.Time.UTC()
+		setJSON(&m, raw[5], raw[6])
 		msgs = append(msgs, m)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return msgs, nil
+}
+
+// decodeRow sets m's id, stream name, type, positions and time from the text
+// of a row of messageColumns. It reports false, leaving m partly set, when a
+// value is not in the form it parses.
+func decodeRow(raw [][]byte, m *domain.Message) bool {
+	if len(raw) != 8 || raw[1] == nil || raw[2] == nil ||
+		!parseUUID(raw[0], &m.ID) || !parseInt(raw[3], &m.Position) || !parseInt(raw[4], &m.GlobalPosition) ||
+		!parseTimestamp(raw[7], &m.Time) {
+		return false
+	}
+	// One allocation holds the stream name and the type.
+	var b strings.Builder
+	b.Grow(len(raw[1]) + len(raw[2]))
+	b.Write(raw[1])
+	b.Write(raw[2])
+	both := b.String()
+	m.StreamName, m.Type = both[:len(raw[1])], both[len(raw[1]):]
+	return true
+}
+
+// parseUUID parses the canonical text form of a uuid
+// (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), PostgreSQL's output form.
+func parseUUID(b []byte, u *uuid.UUID) bool {
+	if len(b) != 36 || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
+		return false
+	}
+	// Where each byte's two hex digits start.
+	hexAt := [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+	for j, i := range hexAt {
+		hi, ok1 := unhex(b[i])
+		lo, ok2 := unhex(b[i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		u[j] = hi<<4 | lo
+	}
+	return true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// parseInt parses a non-negative decimal bigint of at most 18 digits (so it
+// cannot overflow); anything else is left to rows.Scan.
+func parseInt(b []byte, v *int64) bool {
+	if len(b) == 0 || len(b) > 18 {
+		return false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	*v = n
+	return true
+}
+
+// parseTimestamp parses a timestamp without time zone in PostgreSQL's ISO
+// output form, YYYY-MM-DD HH:MM:SS with up to six fractional digits, as UTC.
+func parseTimestamp(b []byte, t *time.Time) bool {
+	if len(b) < 19 || b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
+		return false
+	}
+	num := func(s []byte) (int, bool) {
+		n := 0
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := num(b[0:4])
+	month, ok2 := num(b[5:7])
+	day, ok3 := num(b[8:10])
+	hour, ok4 := num(b[11:13])
+	minute, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 ||
+		month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+		return false
+	}
+	nsec := 0
+	if len(b) > 19 {
+		frac := b[20:]
+		if b[19] != '.' || len(frac) == 0 || len(frac) > 6 {
+			return false
+		}
+		f, ok := num(frac)
+		if !ok {
+			return false
+		}
+		for i := len(frac); i < 9; i++ {
+			f *= 10
+		}
+		nsec = f
+	}
+	*t = time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	return true
+}
+
+// setJSON sets m's data and metadata from their jsonb text, compacted into
+// one allocation. NULL data (written through SQL) reads as JSON null; NULL
+// metadata leaves Metadata nil.
+func setJSON(m *domain.Message, data, metadata []byte) {
+	if data == nil {
+		m.Data = json.RawMessage("null")
+		if metadata != nil {
+			m.Metadata = compactJSONB(metadata)
+		}
+		return
+	}
+	buf := make([]byte, 0, len(data)+len(metadata))
+	buf = appendCompactJSONB(buf, data)
+	n := len(buf)
+	m.Data = json.RawMessage(buf[:n:n])
+	if metadata != nil {
+		buf = appendCompactJSONB(buf, metadata)
+		m.Metadata = json.RawMessage(buf[n:len(buf):len(buf)])
+	}
 }
 
 // compactJSONB copies the text of a jsonb value without the blank that
@@ -319,7 +462,12 @@ func compactJSONB(b []byte) json.RawMessage {
 	if b == nil {
 		return json.RawMessage("null")
 	}
-	out := make([]byte, 0, len(b))
+	return appendCompactJSONB(make([]byte, 0, len(b)), b)
+}
+
+// appendCompactJSONB appends the jsonb text b to out without its blanks (see
+// compactJSONB).
+func appendCompactJSONB(out, b []byte) []byte {
 	inString, escaped := false, false
 	for i := 0; i < len(b); i++ {
 		c := b[i]
