@@ -304,13 +304,10 @@ func scanMessages(rows pgx.Rows) ([]domain.Message, error) {
 		var m domain.Message
 		raw := rows.RawValues()
 		if !allText || !decodeRow(raw, &m) {
-			m = domain.Message{}
-			var id [16]byte
-			if err := rows.Scan(&id, &m.StreamName, &m.Type, &m.Position, &m.GlobalPosition, nil, nil, &m.Time); err != nil {
+			var err error
+			if m, err = scanRow(rows); err != nil {
 				return nil, err
 			}
-			m.ID = id
-			m.Time = m.Time.UTC()
 		}
 		setJSON(&m, raw[5], raw[6])
 		msgs = append(msgs, m)
@@ -319,6 +316,20 @@ func scanMessages(rows pgx.Rows) ([]domain.Message, error) {
 		return nil, err
 	}
 	return msgs, nil
+}
+
+// scanRow scans the current row's columns other than data and metadata with
+// rows.Scan. It is apart from scanMessages so that the variables it scans
+// into, which escape, are only allocated when it runs.
+func scanRow(rows pgx.Rows) (domain.Message, error) {
+	var m domain.Message
+	var id [16]byte
+	if err := rows.Scan(&id, &m.StreamName, &m.Type, &m.Position, &m.GlobalPosition, nil, nil, &m.Time); err != nil {
+		return domain.Message{}, err
+	}
+	m.ID = id
+	m.Time = m.Time.UTC()
+	return m, nil
 }
 
 // decodeRow sets m's id, stream name, type, positions and time from the text
