@@ -98,6 +98,19 @@ func (o CategoryOpts) Validate() error {
 	return nil
 }
 
+// ValidateAll checks options for a read of every stream of a namespace
+// (ports.MessageStore.GetAllMessages): as Validate, and then that no
+// correlation or consumer group is given, which such a read does not take.
+func (o CategoryOpts) ValidateAll() error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if o.Correlation != "" || o.ConsumerGroup != nil {
+		return fmt.Errorf("%w: reading all messages takes only a position and a batch size", ErrInvalidOptions)
+	}
+	return nil
+}
+
 // StartPosition returns the first global position to read: Position, or
 // FirstGlobalPosition when Position is 0.
 func (o CategoryOpts) StartPosition() int64 {

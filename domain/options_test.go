@@ -89,3 +89,23 @@ func TestMDB001_1A_T9_CategoryOptsValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestCategoryOptsValidateAll(t *testing.T) {
+	if err := (domain.CategoryOpts{Position: 3, BatchSize: new(int64(10))}).ValidateAll(); err != nil {
+		t.Errorf("position and batch size: %v", err)
+	}
+	for _, o := range []domain.CategoryOpts{
+		{Correlation: "other"},
+		{ConsumerGroup: &domain.ConsumerGroup{Member: 0, Size: 2}},
+		{Position: -1},
+	} {
+		if err := o.ValidateAll(); !errors.Is(err, domain.ErrInvalidOptions) {
+			t.Errorf("ValidateAll(%+v) = %v, want ErrInvalidOptions", o, err)
+		}
+	}
+	// The finer error of an invalid group comes first, on every backend.
+	bad := domain.CategoryOpts{ConsumerGroup: &domain.ConsumerGroup{Member: 5, Size: 2}}
+	if err := bad.ValidateAll(); !errors.Is(err, domain.ErrInvalidConsumerGroup) {
+		t.Errorf("ValidateAll(invalid group) = %v, want ErrInvalidConsumerGroup", err)
+	}
+}

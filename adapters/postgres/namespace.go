@@ -197,10 +197,7 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 // Unlike category reads, it may miss a message of another category that
 // commits after a later one (writes serialise per category only).
 func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
-	if opts.Correlation != "" || opts.ConsumerGroup != nil {
-		return nil, fmt.Errorf("%w: GetAllMessages takes no correlation or consumer group", domain.ErrInvalidOptions)
-	}
-	if err := opts.Validate(); err != nil {
+	if err := opts.ValidateAll(); err != nil {
 		return nil, err
 	}
 	if err := n.checkOpen(); err != nil {

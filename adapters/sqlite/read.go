@@ -74,11 +74,8 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 // GetAllMessages returns the namespace's messages from global position
 // opts.StartPosition(); see ports.MessageStore.
 func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
-	if err := opts.Validate(); err != nil {
+	if err := opts.ValidateAll(); err != nil {
 		return nil, err
-	}
-	if opts.Correlation != "" || opts.ConsumerGroup != nil {
-		return nil, fmt.Errorf("%w: reading all messages takes only a position and a batch size", domain.ErrInvalidOptions)
 	}
 	limit := opts.Limit()
 	if limit == 0 {

@@ -312,11 +312,8 @@ func (m *messageStore) GetCategoryMessages(_ context.Context, category string, o
 }
 
 func (m *messageStore) GetAllMessages(_ context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
-	if err := opts.Validate(); err != nil {
+	if err := opts.ValidateAll(); err != nil {
 		return nil, err
-	}
-	if opts.Correlation != "" || opts.ConsumerGroup != nil {
-		return nil, fmt.Errorf("%w: GetAllMessages takes only Position and BatchSize", domain.ErrInvalidOptions)
 	}
 	return m.scan(opts, func(domain.Message) bool { return true })
 }
