@@ -61,13 +61,13 @@ it does not exist.`,
 			if err != nil {
 				return err
 			}
-			// Check the message before creating the namespace for it.
-			if msg, err = msg.Prepare(); err != nil {
+			// Check the write before creating the namespace for it; the
+			// prepared message carries the id that is printed.
+			prepared, err := domain.PrepareWrite(stream, []domain.NewMessage{msg}, ev)
+			if err != nil {
 				return err
 			}
-			if err := domain.ValidateStreamName(stream); err != nil {
-				return err
-			}
+			msg = prepared[0]
 			ns, err := c.ensured(ctx)
 			if err != nil {
 				return err
