@@ -250,21 +250,22 @@ func testMessageStoreAfterDelete(t *testing.T, newStore Factory) {
 
 	require.NoError(t, store.DeleteNamespace(ctx, id))
 
-	// "Message stores handed out for it fail afterwards."
+	// "Message stores handed out for it fail afterwards", matching
+	// domain.ErrNamespaceNotFound.
 	_, err := ms.WriteMessage(ctx, stream, newMsg("Tested", 9), domain.AnyVersion)
-	assert.Error(t, err, "WriteMessage on a deleted namespace")
+	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "WriteMessage on a deleted namespace")
 	_, err = ms.WriteMessages(ctx, stream, []domain.NewMessage{newMsg("Tested", 9)}, domain.AnyVersion)
-	assert.Error(t, err, "WriteMessages on a deleted namespace")
+	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "WriteMessages on a deleted namespace")
 	_, err = ms.GetStreamMessages(ctx, stream, domain.GetOpts{})
-	assert.Error(t, err, "GetStreamMessages on a deleted namespace")
+	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "GetStreamMessages on a deleted namespace")
 	_, err = ms.GetCategoryMessages(ctx, cat, domain.CategoryOpts{})
-	assert.Error(t, err, "GetCategoryMessages on a deleted namespace")
+	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "GetCategoryMessages on a deleted namespace")
 	_, err = ms.GetLastStreamMessage(ctx, stream, "")
-	assert.Error(t, err, "GetLastStreamMessage on a deleted namespace")
+	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "GetLastStreamMessage on a deleted namespace")
 	_, err = ms.GetStreamVersion(ctx, stream)
-	assert.Error(t, err, "GetStreamVersion on a deleted namespace")
+	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "GetStreamVersion on a deleted namespace")
 	_, err = ms.GetAllMessages(ctx, domain.CategoryOpts{})
-	assert.Error(t, err, "GetAllMessages on a deleted namespace")
+	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "GetAllMessages on a deleted namespace")
 
 	_, err = store.GetNamespace(ctx, id)
 	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "a write through an old message store must not re-create the namespace")
@@ -300,6 +301,14 @@ func testRecreateNamespace(t *testing.T, newStore Factory) {
 	msgs := allMessages(t, ms2)
 	require.Len(t, msgs, 1)
 	assert.Equal(t, m.ID, msgs[0].ID)
+
+	// A message store handed out before the delete stays dead: it never
+	// reads or writes the namespace created again with its id.
+	_, err = ms.GetStreamMessages(ctx, stream, domain.GetOpts{})
+	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "read through a message store of the deleted namespace")
+	_, err = ms.WriteMessage(ctx, stream, newMsg("Tested", 7), domain.AnyVersion)
+	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "write through a message store of the deleted namespace")
+	assert.Len(t, allMessages(t, ms2), 1, "the old message store wrote into the new namespace")
 }
 
 func testDeleteLeavesOthers(t *testing.T, newStore Factory) {

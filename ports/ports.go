@@ -115,8 +115,11 @@ type NamespaceRegistry interface {
 
 	// DeleteNamespace deletes the namespace and every message in it. A
 	// namespace that does not exist matches domain.ErrNamespaceNotFound.
-	// Message stores handed out for it fail afterwards; a namespace created
-	// again with the same id starts empty, positions from the start.
+	// Message stores handed out for it fail afterwards with an error
+	// matching domain.ErrNamespaceNotFound, even once a namespace with the
+	// same id is created again; that one starts empty, positions from the
+	// start. (A Store learns of deletes made through itself; one deleted by
+	// another process is seen as each backend can: see its documentation.)
 	DeleteNamespace(ctx context.Context, id string) error
 
 	// GetNamespace returns the namespace, or an error matching

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,10 +23,11 @@ import (
 // concurrent use. Its calls fail with domain.ErrNamespaceNotFound once the
 // namespace is deleted, and with ErrClosed once the Store is closed.
 type Namespace struct {
-	s      *Store
-	id     string
-	schema string
-	q      queries
+	s       *Store
+	id      string
+	schema  string
+	q       queries
+	deleted *atomic.Bool // set when the namespace is deleted through s
 }
 
 var (
@@ -135,6 +137,9 @@ func (n *Namespace) fail(ctx context.Context, what string, err error) error {
 func (n *Namespace) checkOpen() error {
 	if n.s.closed.Load() {
 		return ErrClosed
+	}
+	if n.deleted.Load() {
+		return fmt.Errorf("messagedb: postgres: namespace %q: %w", n.id, domain.ErrNamespaceNotFound)
 	}
 	return nil
 }

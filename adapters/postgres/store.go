@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +60,16 @@ type Store struct {
 	migrator *migrate.Migrator
 	listener *listener
 	closed   atomic.Bool
+	// deleted maps a namespace id to the flag its handles share, set when
+	// the namespace is deleted through this Store: a handle then fails even
+	// if a namespace of the same id is created again (as on SQLite).
+	deleted sync.Map // string → *atomic.Bool
+}
+
+// deletedFlag returns the flag of the namespace's current incarnation.
+func (s *Store) deletedFlag(id string) *atomic.Bool {
+	v, _ := s.deleted.LoadOrStore(id, new(atomic.Bool))
+	return v.(*atomic.Bool)
 }
 
 var _ ports.Store = (*Store)(nil)
@@ -245,6 +256,11 @@ func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+	if err == nil {
+		if old, ok := s.deleted.Swap(id, new(atomic.Bool)); ok {
+			old.(*atomic.Bool).Store(true)
+		}
+	}
 	return s.closedOr(err)
 }
 
@@ -286,11 +302,16 @@ func (s *Store) MessageStore(ctx context.Context, namespaceID string) (ports.Mes
 // Namespace returns the namespace's message store, which also implements
 // ports.Importer and ports.Watcher.
 func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
+	// The flag is taken before the lookup: a delete that commits after the
+	// lookup then marks this handle too.
+	deleted := s.deletedFlag(id)
 	row, err := s.lookup(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return newNamespace(s, row.ID, row.SchemaName), nil
+	n := newNamespace(s, row.ID, row.SchemaName)
+	n.deleted = deleted
+	return n, nil
 }
 
 func (s *Store) lookup(ctx context.Context, id string) (registryRow, error) {
