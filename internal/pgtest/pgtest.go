@@ -305,9 +305,24 @@ func start() (_ *cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(tempBase(cred), "pgtest-")
+	dir, err := initCluster(bin, cred)
 	if err != nil {
 		return nil, err
+	}
+	c, err := launch(bin, cred, dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return c, nil
+}
+
+// initCluster creates a cluster directory owned by cred (nil: the current
+// user) and runs initdb in its data/ subdirectory.
+func initCluster(bin string, cred *syscall.Credential) (_ string, err error) {
+	dir, err := os.MkdirTemp(tempBase(cred), "pgtest-")
+	if err != nil {
+		return "", err
 	}
 	defer func() {
 		if err != nil {
@@ -322,28 +337,31 @@ func start() (_ *cluster, err error) {
 			return os.Lchown(p, int(cred.Uid), int(cred.Gid))
 		})
 		if err != nil {
-			return nil, fmt.Errorf("chown %s: %w", dir, err)
+			return "", fmt.Errorf("chown %s: %w", dir, err)
 		}
 	}
-	data := filepath.Join(dir, "data")
-
 	initdb := exec.Command(filepath.Join(bin, "initdb"),
-		"-D", data, "--auth=trust", "--username=postgres",
+		"-D", filepath.Join(dir, "data"), "--auth=trust", "--username=postgres",
 		"--encoding=UTF8", "--no-locale", "--no-sync")
 	initdb.Dir = dir
 	initdb.SysProcAttr = sysProcAttr(cred)
 	if out, err := initdb.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("%s: %v\n%s", initdb, err, out)
+		return "", fmt.Errorf("%s: %v\n%s", initdb, err, out)
 	}
+	return dir, nil
+}
 
-	logPath := filepath.Join(dir, "postgres.log")
-	logFile, err := os.Create(logPath)
+// launch starts the server of the cluster directory dir and waits until it
+// accepts connections. Its log is appended to dir/postgres.log. On error the
+// server is stopped, but dir is left in place.
+func launch(bin string, cred *syscall.Credential, dir string) (*cluster, error) {
+	logFile, err := os.OpenFile(filepath.Join(dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close() // the child has its own copy
 	cmd := exec.Command(filepath.Join(bin, "postgres"),
-		"-D", data,
+		"-D", filepath.Join(dir, "data"),
 		"-k", dir,
 		"-c", "listen_addresses=",
 		"-c", "fsync=on",
@@ -365,7 +383,7 @@ func start() (_ *cluster, err error) {
 	go func() { _ = cmd.Wait(); close(c.exited) }()
 
 	if err := c.waitReady(30 * time.Second); err != nil {
-		c.stop() // also removes dir; read the log first
+		_ = c.shutdown(syscall.SIGINT)
 		return nil, err
 	}
 	return c, nil
@@ -408,12 +426,21 @@ func (c *cluster) log() string {
 // stop shuts the server down (fast shutdown, then SIGKILL after 10s) and
 // removes its directory.
 func (c *cluster) stop() {
-	_ = c.cmd.Process.Signal(syscall.SIGINT)
+	_ = c.shutdown(syscall.SIGINT)
+	_ = os.RemoveAll(c.dir)
+}
+
+// shutdown sends sig to the postmaster (SIGTERM: smart shutdown, SIGINT:
+// fast, SIGQUIT: immediate) and waits for it to exit, killing it after 10s,
+// which it reports as an error.
+func (c *cluster) shutdown(sig syscall.Signal) error {
+	_ = c.cmd.Process.Signal(sig)
 	select {
 	case <-c.exited:
+		return nil
 	case <-time.After(10 * time.Second):
 		_ = c.cmd.Process.Kill()
 		<-c.exited
+		return fmt.Errorf("postgres did not stop within 10s of %v; killed", sig)
 	}
-	_ = os.RemoveAll(c.dir)
 }
