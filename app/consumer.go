@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/messagedb-go/messagedb/adapters/postgres"
+	"github.com/messagedb-go/messagedb/adapters/sqlite"
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/ports"
 )
@@ -21,9 +23,14 @@ const (
 	// DefaultPositionUpdateInterval is how many handled messages a consumer
 	// lets pass between two writes of its position.
 	DefaultPositionUpdateInterval = 100
-	// DefaultMinBackoff and DefaultMaxBackoff bound RetryOnError's waits.
+	// DefaultMinBackoff and DefaultMaxBackoff bound the waits of
+	// RetryOnError and StoreRetry.
 	DefaultMinBackoff = 100 * time.Millisecond
 	DefaultMaxBackoff = 10 * time.Second
+	// DefaultStoreRetryAttempts is how many store calls in a row may fail
+	// before a consumer gives up (StoreRetry.MaxAttempts): with the default
+	// backoffs, it rides out about 50 seconds of outage.
+	DefaultStoreRetryAttempts = 12
 	// PositionMessageType is the type of the messages a consumer writes to
 	// its position stream, as Eventide does.
 	PositionMessageType = "Recorded"
@@ -63,6 +70,27 @@ type RetryOnError struct {
 
 func (StopOnError) errorPolicy()  {}
 func (RetryOnError) errorPolicy() {}
+
+// StoreRetry is how a consumer rides out a store that fails: a read, or a
+// write of its position, that returns an error which is not one of
+// messagedb's own (a connection that broke, a server restarting, a timeout
+// inside the store). The consumer tries the same call again, waiting
+// MinBackoff (default DefaultMinBackoff) after the first failure and twice as
+// long after each next one, up to MaxBackoff (default DefaultMaxBackoff). A
+// wake-up from the store (see Consumer) ends the wait of a read early: the
+// store is back. After MaxAttempts calls in a row have failed (default
+// DefaultStoreRetryAttempts; 1: no retry) Run returns the last error. A
+// success starts the count again.
+//
+// Errors that retrying cannot cure end Run at once: those matching a domain
+// sentinel (domain.ErrNamespaceNotFound when the namespace was deleted,
+// domain.ErrInvalidOptions, ...) and a closed store (postgres.ErrClosed,
+// sqlite.ErrClosed).
+type StoreRetry struct {
+	MinBackoff  time.Duration
+	MaxBackoff  time.Duration
+	MaxAttempts int
+}
 
 // HandlerError is what Run returns when the handler failed and the policy
 // gave up. It unwraps to the handler's error, so errors.Is and errors.As see
@@ -112,6 +140,9 @@ type ConsumerOptions struct {
 	PositionUpdateInterval int
 	// OnError is the policy for handler errors; nil means StopOnError.
 	OnError ErrorPolicy
+	// StoreRetry is how the consumer rides out store failures; the zero
+	// value means the defaults (see StoreRetry).
+	StoreRetry StoreRetry
 	// OnCaughtUp, when set, is called when the consumer has caught up with
 	// the head of the category: at the first read that returns fewer than
 	// BatchSize messages, then again each time it catches up after handling
@@ -149,6 +180,14 @@ type ConsumerOptions struct {
 // category instead of waiting out the poll interval: on PostgreSQL through
 // LISTEN/NOTIFY, on SQLite by writes through the same store in the same
 // process. Polling remains the fallback for what a wake-up cannot see.
+//
+// # Store failures
+//
+// A consumer rides out a transient store outage, such as a PostgreSQL
+// server that restarts: a read or position write that fails is tried again
+// with backoff (see StoreRetry) from where it stopped, so no message is lost
+// or skipped, and Run returns an error only when the store stays down longer
+// than the policy allows, or fails in a way retrying cannot cure.
 type Consumer struct {
 	ns             *Namespace
 	category       string
@@ -229,6 +268,22 @@ func (n *Namespace) NewConsumer(category string, h Handler, opts ConsumerOptions
 	default:
 		return nil, fmt.Errorf("%w: unknown error policy %T", ErrInvalidConsumer, p)
 	}
+	sr := &opts.StoreRetry
+	if sr.MinBackoff < 0 || sr.MaxBackoff < 0 || sr.MaxAttempts < 0 {
+		return nil, fmt.Errorf("%w: negative StoreRetry field", ErrInvalidConsumer)
+	}
+	if sr.MinBackoff == 0 {
+		sr.MinBackoff = DefaultMinBackoff
+	}
+	if sr.MaxBackoff == 0 {
+		sr.MaxBackoff = max(DefaultMaxBackoff, sr.MinBackoff)
+	}
+	if sr.MaxBackoff < sr.MinBackoff {
+		return nil, fmt.Errorf("%w: StoreRetry.MaxBackoff %s below MinBackoff %s", ErrInvalidConsumer, sr.MaxBackoff, sr.MinBackoff)
+	}
+	if sr.MaxAttempts == 0 {
+		sr.MaxAttempts = DefaultStoreRetryAttempts
+	}
 	if err := (domain.CategoryOpts{Correlation: opts.Correlation, ConsumerGroup: opts.Group}).Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConsumer, err)
 	}
@@ -270,28 +325,38 @@ func (c *Consumer) Position(ctx context.Context) (int64, error) {
 //
 // A cancelled ctx is a clean stop: Run returns nil once the position is
 // stored. A handler failure that the policy gives up on returns a
-// *HandlerError; a read or position write that fails returns that error.
-// The final position is stored in every case, under a context that is not
-// cancelled (but bounded by a 30-second timeout). One Consumer runs once at
-// a time (else ErrConsumerRunning); run it again after it returned to resume.
+// *HandlerError. A read or position write that fails is retried under
+// ConsumerOptions.StoreRetry; when that gives up, Run returns the store's
+// error. The final position is stored in every case, under a context that is
+// not cancelled (but bounded by a 30-second timeout), in one attempt. One
+// Consumer runs once at a time (else ErrConsumerRunning); run it again after
+// it returned to resume.
 func (c *Consumer) Run(ctx context.Context) (err error) {
 	if !c.running.CompareAndSwap(false, true) {
 		return fmt.Errorf("consumer %s: %w", c.opts.ID, ErrConsumerRunning)
 	}
 	defer c.running.Store(false)
 
-	stored, err := c.Position(ctx)
-	if err != nil {
+	f := &faults{policy: c.opts.StoreRetry}
+	var stored int64
+	for {
+		stored, err = c.Position(ctx)
+		if err == nil {
+			break
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		return err
+		if !f.retry(ctx, err, nil) {
+			return err
+		}
 	}
+	f.ok()
 	next := c.opts.Position
 	if stored > 0 {
 		next = stored + 1
 	}
-	r := &run{c: c, stored: stored, handled: stored}
+	r := &run{c: c, faults: f, stored: stored, handled: stored}
 	defer func() {
 		// The last position is stored even when ctx is cancelled (that is
 		// how a clean stop repeats nothing), but not forever.
@@ -330,8 +395,12 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 			if ctx.Err() != nil {
 				return nil
 			}
+			if f.retry(ctx, rerr, &wake) {
+				continue // from the same position
+			}
 			return fmt.Errorf("consumer %s: read %s from %d: %w", c.opts.ID, c.category, next, rerr)
 		}
+		f.ok()
 		for _, msg := range msgs {
 			if ctx.Err() != nil {
 				return nil
@@ -372,6 +441,7 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 // run is the state of one Run.
 type run struct {
 	c       *Consumer
+	faults  *faults
 	stored  int64 // position last stored
 	handled int64 // global position of the last message handled
 	pending int   // messages handled since the last store
@@ -405,15 +475,93 @@ func (r *run) handle(ctx context.Context, msg domain.Message) (stop bool, err er
 	}
 	r.handled = msg.GlobalPosition
 	r.pending++
-	if r.pending >= c.opts.PositionUpdateInterval {
-		if err := r.storePosition(ctx); err != nil {
-			if ctx.Err() != nil {
-				return true, nil // the deferred store retries without cancellation
-			}
+	if r.pending < c.opts.PositionUpdateInterval {
+		return false, nil
+	}
+	for {
+		err := r.storePosition(ctx)
+		if err == nil {
+			r.faults.ok()
+			return false, nil
+		}
+		if ctx.Err() != nil {
+			return true, nil // the deferred store tries again without cancellation
+		}
+		if !r.faults.retry(ctx, err, nil) {
 			return false, err
 		}
+		if ctx.Err() != nil {
+			return true, nil
+		}
 	}
-	return false, nil
+}
+
+// faults counts the store calls of one Run that failed in a row, and waits
+// between them under the StoreRetry policy.
+type faults struct {
+	policy  StoreRetry
+	failed  int           // calls failed in a row
+	backoff time.Duration // next wait
+}
+
+// ok records a store call that succeeded.
+func (f *faults) ok() { f.failed, f.backoff = 0, 0 }
+
+// retry records a store call that failed with err and reports whether to
+// try it again: when err is transient and attempts are left, after waiting
+// the backoff, ctx's end or a wake-up on *wake (nil: none), whichever comes
+// first. The caller checks ctx after a true result.
+func (f *faults) retry(ctx context.Context, err error, wake *<-chan struct{}) bool {
+	f.failed++
+	if !transient(err) || f.failed >= f.policy.MaxAttempts {
+		return false
+	}
+	if f.backoff == 0 {
+		f.backoff = f.policy.MinBackoff
+	}
+	var woken <-chan struct{}
+	if wake != nil {
+		woken = *wake
+	}
+	t := time.NewTimer(f.backoff)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case _, ok := <-woken:
+		if !ok {
+			*wake = nil // the watch ended: poll from now on
+		}
+	}
+	f.backoff = min(2*f.backoff, f.policy.MaxBackoff)
+	return true
+}
+
+// permanent lists the errors that retrying a store call cannot cure.
+var permanent = []error{
+	domain.ErrVersionConflict,
+	domain.ErrNamespaceNotFound,
+	domain.ErrNamespaceExists,
+	domain.ErrInvalidNamespace,
+	domain.ErrStreamNotFound,
+	domain.ErrInvalidStreamName,
+	domain.ErrInvalidMessage,
+	domain.ErrDuplicateMessageID,
+	domain.ErrInvalidOptions,
+	domain.ErrMigrationFailed,
+	postgres.ErrClosed,
+	sqlite.ErrClosed,
+}
+
+// transient reports whether err, from a store call, may go away when the
+// call is made again: it matches none of messagedb's own errors.
+func transient(err error) bool {
+	for _, target := range permanent {
+		if errors.Is(err, target) {
+			return false
+		}
+	}
+	return true
 }
 
 // storePosition writes the position of the last message handled, when it is
