@@ -312,8 +312,8 @@ func (c *Consumer) Position(ctx context.Context) (int64, error) {
 		Position *int64 `json:"position"`
 	}
 	if err := json.Unmarshal(msg.Data, &p); err != nil || p.Position == nil {
-		return 0, fmt.Errorf("consumer %s: position message at %s/%d has no position: %s",
-			c.opts.ID, c.positionStream, msg.Position, msg.Data)
+		return 0, &badPositionError{fmt.Sprintf("consumer %s: position message at %s/%d has no position: %s",
+			c.opts.ID, c.positionStream, msg.Position, msg.Data)}
 	}
 	return *p.Position, nil
 }
@@ -553,6 +553,12 @@ var permanent = []error{
 	sqlite.ErrClosed,
 }
 
+// badPositionError reports a position message that holds no position:
+// reading it again cannot help.
+type badPositionError struct{ msg string }
+
+func (e *badPositionError) Error() string { return e.msg }
+
 // transient reports whether err, from a store call, may go away when the
 // call is made again: it matches none of messagedb's own errors.
 func transient(err error) bool {
@@ -561,7 +567,8 @@ func transient(err error) bool {
 			return false
 		}
 	}
-	return true
+	var bad *badPositionError
+	return !errors.As(err, &bad)
 }
 
 // storePosition writes the position of the last message handled, when it is

@@ -293,3 +293,17 @@ func runToEnd(t *testing.T, c *app.Consumer) error {
 		return nil
 	}
 }
+
+// A position stream whose last message holds no position is not a store
+// failure: Run returns at once.
+func TestConsumer_StoreRetry_BadPositionEndsRun(t *testing.T) {
+	ns, plain, ms := faultyNamespace(t, func(string, int) error { return nil })
+	c, err := ns.NewConsumer("account", func(context.Context, domain.Message) error { return nil },
+		app.ConsumerOptions{ID: "confused", StoreRetry: app.StoreRetry{MinBackoff: time.Hour}})
+	require.NoError(t, err)
+	_, err = plain.Write(context.Background(), c.PositionStream(),
+		domain.NewMessage{Type: app.PositionMessageType, Data: []byte(`{"somewhere":1}`)}, domain.AnyVersion)
+	require.NoError(t, err)
+	require.Error(t, runToEnd(t, c))
+	assert.Equal(t, 1, ms.callsOf(callLast), "no retry")
+}
