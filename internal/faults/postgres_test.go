@@ -53,6 +53,9 @@ type pgLedger struct {
 	// per writer, acknowledged writes after the restart and failures while
 	// the server was down
 	ackedAfter, failedDown [pgWriters]int
+	// writes started after the restart that failed, and the first error
+	failedAfter int
+	firstAfter  error
 }
 
 func (l *pgLedger) record(w pgWrite, phase int32) {
@@ -68,6 +71,12 @@ func (l *pgLedger) record(w pgWrite, phase int32) {
 	l.failed = append(l.failed, w)
 	if w.phase == phaseDown && phase == phaseDown {
 		l.failedDown[w.writer]++
+	}
+	if w.phase == phaseRestarted {
+		if l.failedAfter == 0 {
+			l.firstAfter = w.err
+		}
+		l.failedAfter++
 	}
 }
 
@@ -88,6 +97,7 @@ func (l *pgLedger) all(counts func() [pgWriters]int, n int) bool {
 // with an immediate shutdown (a crash: no checkpoint, WAL replay at start)
 // while writers and a consumer run on one Store, then starts it again.
 func TestPostgres_ImmediateShutdownWhileWritingAndConsuming(t *testing.T) {
+	t.Parallel()
 	began := time.Now()
 	cluster := pgtest.NewCluster(t)
 	t.Logf("server ready after %s", time.Since(began).Round(time.Millisecond))
@@ -216,7 +226,8 @@ func TestPostgres_ImmediateShutdownWhileWritingAndConsuming(t *testing.T) {
 	})
 	close(stop)
 	wg.Wait()
-	t.Logf("writers stopped at %s", time.Since(began).Round(time.Millisecond))
+	t.Logf("writers stopped at %s; %d writes started after the restart failed (first: %v)",
+		time.Since(began).Round(time.Millisecond), ledger.failedAfter, ledger.firstAfter)
 	if t.Failed() {
 		t.Logf("server log:\n%s", cluster.Log())
 		return

@@ -80,6 +80,7 @@ func parseAck(line string) (ack, error) {
 // write; the parent kills it with SIGKILL at a random moment, checks the
 // files and what they hold, and starts the next child on the same files.
 func TestSQLite_KillDuringWrites(t *testing.T) {
+	t.Parallel()
 	const rounds = 6
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -425,6 +426,7 @@ func childWriter(ctx context.Context, ns *sqlite.Namespace, round, w int, report
 // file of its own, and the crash must leave either both, usable, or
 // neither.
 func TestSQLite_KillDuringNamespaceCreation(t *testing.T) {
+	t.Parallel()
 	const rounds = 3
 	ctx := t.Context()
 	dir := t.TempDir()

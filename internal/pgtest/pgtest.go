@@ -29,6 +29,10 @@
 //
 // The server also receives SIGTERM if the test binary dies, but then its
 // temporary directory is left behind.
+//
+// A test that must stop the server, to see what a crash or a restart does,
+// takes a private one with [NewCluster] instead, which it may stop (fast or
+// immediate shutdown) and start again without disturbing other tests.
 package pgtest
 
 import (
