@@ -317,7 +317,7 @@ func (r *reader) run(ctx context.Context, s *scenario, writersDone <-chan struct
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
