@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"ConsumerGroups", groupCases()},
 		{"AllMessages", allMessagesCases()},
 		{"Namespaces", namespaceCases()},
+		{"Isolation", isolationCases()},
 		{"Importer", importerCases()},
 		{"Watcher", watcherCases()},
 		{"Concurrency", concurrencyCases()},
