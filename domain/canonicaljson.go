@@ -17,13 +17,23 @@ import (
 // strings with only the escapes jsonb writes. Every backend stores this form,
 // so a message reads back byte for byte the same on SQLite and PostgreSQL.
 //
-// Input jsonb refuses is refused too: \u0000, lone surrogates, exponents
-// beyond ±1000.
-func canonicalJSON(b []byte) (json.RawMessage, error) {
+// Input jsonb refuses is refused too: invalid UTF-8, \u0000, lone
+// surrogates, exponents beyond ±1000; and so is nesting deeper than
+// MaxJSONDepth.
+//
+// When max is not negative and the canonical form grows beyond max bytes,
+// parsing stops with a sizeError: a number's canonical form can be far
+// longer than its text (1e1000), so the output is bounded as it is written.
+func canonicalJSON(b []byte, max int64) (json.RawMessage, error) {
 	if !utf8.Valid(b) {
 		return nil, errors.New("not valid UTF-8")
 	}
-	p := jsonParser{in: b, out: make([]byte, 0, len(b))}
+	p := jsonParser{in: b, max: max}
+	size := int64(len(b))
+	if max >= 0 && size > max+1 {
+		size = max + 1
+	}
+	p.out = make([]byte, 0, size)
 	i, err := p.value(p.ws(0), 0)
 	if err != nil {
 		return nil, err
@@ -31,17 +41,41 @@ func canonicalJSON(b []byte) (json.RawMessage, error) {
 	if i = p.ws(i); i != len(b) {
 		return nil, fmt.Errorf("unexpected %q after the JSON value at offset %d", b[i], i)
 	}
+	if err := p.checkSize(); err != nil {
+		return nil, err
+	}
 	return p.out, nil
 }
 
-// maxDepth bounds nesting so that parsing cannot exhaust the stack.
-const maxDepth = 1000
+// MaxJSONDepth is the deepest nesting of arrays and objects that data and
+// metadata may have: [[1]] is nested 2 deep. Deeper JSON is refused with
+// ErrInvalidMessage. It bounds the parser's recursion (a million nested
+// brackets are refused at once, without exhausting the stack), and every
+// backend stores such data: PostgreSQL's jsonb accepts 1000 levels, as
+// the contract suite checks, while its parser fails at some greater depth
+// that depends on the server's max_stack_depth.
+const MaxJSONDepth = 1000
+
+// sizeError reports that the canonical form grew beyond the limit; its
+// value is the size reached when parsing stopped.
+type sizeError int64
+
+func (e sizeError) Error() string { return fmt.Sprintf("larger than the limit (%d bytes so far)", int64(e)) }
 
 // jsonParser is a recursive-descent JSON parser that writes the canonical
 // form of what it reads to out.
 type jsonParser struct {
 	in  []byte
 	out []byte
+	max int64 // the longest out may grow; negative for no limit
+}
+
+// checkSize returns a sizeError when out has grown beyond max.
+func (p *jsonParser) checkSize() error {
+	if p.max >= 0 && int64(len(p.out)) > p.max {
+		return sizeError(len(p.out))
+	}
+	return nil
 }
 
 var errEnd = errors.New("unexpected end of JSON input")
@@ -71,13 +105,13 @@ func (p *jsonParser) value(i, depth int) (int, error) {
 	}
 	switch c := p.in[i]; {
 	case c == '{':
-		if depth >= maxDepth {
-			return i, fmt.Errorf("nested deeper than %d", maxDepth)
+		if depth >= MaxJSONDepth {
+			return i, fmt.Errorf("nested deeper than %d at offset %d", MaxJSONDepth, i)
 		}
 		return p.object(i, depth+1)
 	case c == '[':
-		if depth >= maxDepth {
-			return i, fmt.Errorf("nested deeper than %d", maxDepth)
+		if depth >= MaxJSONDepth {
+			return i, fmt.Errorf("nested deeper than %d at offset %d", MaxJSONDepth, i)
 		}
 		return p.array(i, depth+1)
 	case c == '"':
@@ -86,9 +120,13 @@ func (p *jsonParser) value(i, depth int) (int, error) {
 			return i, err
 		}
 		p.out = appendString(p.out, s)
-		return next, nil
+		return next, p.checkSize()
 	case c == '-' || c >= '0' && c <= '9':
-		return p.number(i)
+		next, err := p.number(i)
+		if err != nil {
+			return next, err
+		}
+		return next, p.checkSize()
 	default:
 		for _, lit := range [...]string{"true", "false", "null"} {
 			if bytes.HasPrefix(p.in[i:], []byte(lit)) {
@@ -432,7 +470,7 @@ func (p *jsonParser) number(i int) (int, error) {
 // last one when the key is repeated, as jsonb keeps it), matching the key
 // exactly, or "" when b is not an object or the value is not a string.
 func topLevelString(b []byte, key string) string {
-	p := jsonParser{in: b}
+	p := jsonParser{in: b, max: -1}
 	i := p.ws(0)
 	if i >= len(b) || b[i] != '{' {
 		return ""

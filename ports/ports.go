@@ -31,8 +31,13 @@ type MessageStore interface {
 	//
 	// A name that is not a stream name (see domain.ValidateStreamName)
 	// matches domain.ErrInvalidStreamName; an invalid message
-	// domain.ErrInvalidMessage; an invalid expected version
-	// domain.ErrInvalidExpectedVersion.
+	// domain.ErrInvalidMessage (and domain.ErrMessageTooLarge when its data
+	// and metadata pass the store's size limit, see domain.Limits); an
+	// invalid expected version domain.ErrInvalidExpectedVersion.
+	//
+	// A write stays all or nothing when ctx ends during the call; when ctx
+	// has ended before the call, nothing is written and the error matches
+	// ctx's error.
 	WriteMessage(ctx context.Context, streamName string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error)
 
 	// WriteMessages appends msgs to one stream, all or nothing, at
@@ -66,7 +71,9 @@ type MessageStore interface {
 
 	// GetLastStreamMessage returns the message with the highest position in
 	// the stream, or of those of messageType when it is not empty. When there
-	// is none the error matches domain.ErrStreamNotFound.
+	// is none the error matches domain.ErrStreamNotFound. A messageType that
+	// no message can have (see domain.ValidateTypeFilter) matches
+	// domain.ErrInvalidOptions.
 	GetLastStreamMessage(ctx context.Context, streamName string, messageType string) (domain.Message, error)
 
 	// GetStreamVersion returns the position of the stream's last message, or
@@ -138,7 +145,10 @@ type NamespaceRegistry interface {
 // Store is a backend: a namespace registry that owns its connections.
 type Store interface {
 	NamespaceRegistry
-	// Close releases what the store opened. Message stores handed out fail
-	// afterwards.
+	// Close releases what the store opened. Afterwards every call on the
+	// store, and on the message stores it handed out, returns an error
+	// matching domain.ErrClosed. Close may be called again, and concurrently
+	// with other calls: each of those either completes or fails with
+	// domain.ErrClosed.
 	Close() error
 }
