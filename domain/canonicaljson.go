@@ -60,7 +60,9 @@ const MaxJSONDepth = 1000
 // value is the size reached when parsing stopped.
 type sizeError int64
 
-func (e sizeError) Error() string { return fmt.Sprintf("larger than the limit (%d bytes so far)", int64(e)) }
+func (e sizeError) Error() string {
+	return fmt.Sprintf("larger than the limit (%d bytes so far)", int64(e))
+}
 
 // jsonParser is a recursive-descent JSON parser that writes the canonical
 // form of what it reads to out.

@@ -17,7 +17,6 @@ import (
 	"github.com/messagedb-go/messagedb/ports"
 )
 
-
 // Store is an in-memory backend.
 type Store struct {
 	limits     domain.Limits
