@@ -78,10 +78,13 @@ const DefaultMaxMessageSize int64 = 1 << 20
 // defaults.
 type Limits struct {
 	// MaxMessageSize is the most bytes of data and metadata one message may
-	// hold together, in canonical form: 0 means DefaultMaxMessageSize, a
-	// negative value means no limit. A larger message is refused with a
-	// *MessageTooLargeError (matching ErrMessageTooLarge and
-	// ErrInvalidMessage) and nothing is written.
+	// hold together, in canonical form (what is stored and read back): 0
+	// means DefaultMaxMessageSize, a negative value means no limit. A larger
+	// message is refused with a *MessageTooLargeError (matching
+	// ErrMessageTooLarge and ErrInvalidMessage) and nothing is written.
+	// Members of an object that are dropped because a later member has the
+	// same key are counted too: the size does not depend on which member
+	// wins.
 	MaxMessageSize int64
 }
 
@@ -96,11 +99,6 @@ func (l Limits) MessageSizeLimit() int64 {
 	}
 	return l.MaxMessageSize
 }
-
-// Size returns the message's size as Limits count it: the bytes of its data
-// and metadata together. It is meant for a prepared message, whose data and
-// metadata are in canonical form.
-func (m NewMessage) Size() int64 { return int64(len(m.Data) + len(m.Metadata)) }
 
 // ValidateMessageType checks a message type, as written or as given to
 // filter a read: non-empty, valid UTF-8, without NUL. The error matches
@@ -144,33 +142,35 @@ func (l Limits) Prepare(m NewMessage) (NewMessage, error) {
 		return &MessageTooLargeError{Size: size, Limit: limit}
 	}
 	var err error
+	var dataSize, metaSize int64
 	if len(bytes.TrimSpace(m.Data)) == 0 {
 		m.Data = json.RawMessage("{}")
-	} else if m.Data, err = canonicalJSON(m.Data, limit); err != nil {
+		dataSize = 2
+	} else if m.Data, dataSize, err = canonicalJSON(m.Data, limit); err != nil {
 		if big, ok := err.(sizeError); ok {
 			return m, tooLarge(int64(big))
 		}
 		return m, fmt.Errorf("%w: data is not valid JSON: %w", ErrInvalidMessage, err)
 	}
-	if limit >= 0 && int64(len(m.Data)) > limit {
-		return m, tooLarge(int64(len(m.Data)))
+	if limit >= 0 && dataSize > limit {
+		return m, tooLarge(dataSize)
 	}
 	if len(bytes.TrimSpace(m.Metadata)) == 0 {
 		m.Metadata = nil
 	} else {
 		rest := int64(-1)
 		if limit >= 0 {
-			rest = limit - int64(len(m.Data))
+			rest = limit - dataSize
 		}
-		if m.Metadata, err = canonicalJSON(m.Metadata, rest); err != nil {
+		if m.Metadata, metaSize, err = canonicalJSON(m.Metadata, rest); err != nil {
 			if big, ok := err.(sizeError); ok {
-				return m, tooLarge(int64(len(m.Data)) + int64(big))
+				return m, tooLarge(dataSize + int64(big))
 			}
 			return m, fmt.Errorf("%w: metadata is not valid JSON: %w", ErrInvalidMessage, err)
 		}
 	}
-	if limit >= 0 && m.Size() > limit {
-		return m, tooLarge(m.Size())
+	if limit >= 0 && dataSize+metaSize > limit {
+		return m, tooLarge(dataSize + metaSize)
 	}
 	return m, nil
 }
