@@ -112,7 +112,10 @@ type Watcher interface {
 }
 
 // NamespaceRegistry creates, finds and deletes namespaces, and hands out the
-// message store of each.
+// message store of each. Every method that takes a namespace id refuses an
+// invalid one (see domain.ValidateNamespaceID) with an error matching
+// domain.ErrInvalidNamespace, before touching storage: ids are never
+// rewritten, so two ids never share a namespace's schema or file.
 type NamespaceRegistry interface {
 	// CreateNamespace creates an empty namespace. An id that is taken
 	// matches domain.ErrNamespaceExists; an invalid id (see

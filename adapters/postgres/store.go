@@ -309,6 +309,9 @@ func (s *Store) MessageStore(ctx context.Context, namespaceID string) (ports.Mes
 // Namespace returns the namespace's message store, which also implements
 // ports.Importer and ports.Watcher.
 func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
+	if err := domain.ValidateNamespaceID(id); err != nil {
+		return nil, err // before the flag: keep no trace of an invalid id
+	}
 	// The flag is taken before the lookup: a delete that commits after the
 	// lookup then marks this handle too.
 	deleted := s.deletedFlag(id)

@@ -141,6 +141,9 @@ func (s *Store) MessageStore(_ context.Context, id string) (ports.MessageStore, 
 }
 
 func (s *Store) lookup(id string) (*namespace, error) {
+	if err := domain.ValidateNamespaceID(id); err != nil {
+		return nil, err
+	}
 	if s.closed {
 		return nil, domain.ErrClosed
 	}
