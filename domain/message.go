@@ -125,7 +125,8 @@ func (m NewMessage) Prepare() (NewMessage, error) {
 // Prepare is NewMessage.Prepare with these limits: a message whose
 // canonical data and metadata together are larger than MessageSizeLimit is
 // refused with a *MessageTooLargeError. Preparing stops as soon as the
-// limit is passed, so a huge input costs no more memory than the limit.
+// limit is passed, so a huge input costs no more memory than the limit (and
+// what follows, metadata included, is not checked).
 func (l Limits) Prepare(m NewMessage) (NewMessage, error) {
 	if err := ValidateMessageType(m.Type); err != nil {
 		return m, err
