@@ -24,6 +24,7 @@ func hostileCases() []testCase {
 	return []testCase{
 		{"NamespaceIDsRefusedNotRewritten", testHostileNamespaceIDs},
 		{"NamespaceIDsNeverShareStorage", testNamespaceIDsInjective},
+		{"NamespaceOptionsAreData", testHostileNamespaceOptions},
 		{"SQLMetacharactersInNamesAreData", testSQLMetacharacterNames},
 		{"NoWildcardsInNames", testNoWildcardMatches},
 		{"DeepJSON", testDeepJSON},
@@ -139,6 +140,43 @@ func testNamespaceIDsInjective(t *testing.T, newStore Factory) {
 		require.NoError(t, err)
 		assert.Equal(t, id, got.ID, "the id is stored as given")
 	}
+}
+
+// testHostileNamespaceOptions checks that a description or token hash is
+// stored as given, whatever SQL it looks like, and that text no backend can
+// store alike (NUL, invalid UTF-8) is refused before anything is created.
+func testHostileNamespaceOptions(t *testing.T, newStore Factory) {
+	store := newStore(t)
+	ctx := t.Context()
+
+	for why, opts := range map[string]domain.NamespaceOptions{
+		"DescriptionNUL":         {Description: "a\x00b"},
+		"DescriptionInvalidUTF8": {Description: "a\xffb"},
+		"TokenHashNUL":           {TokenHash: "\x00"},
+		"TokenHashInvalidUTF8":   {TokenHash: "\xc3\x28"},
+	} {
+		id := uniqueNamespaceID(t)
+		_, err := store.CreateNamespace(ctx, id, opts)
+		assert.ErrorIs(t, err, domain.ErrInvalidOptions, "%s", why)
+		if err == nil {
+			t.Cleanup(func() { deleteNamespaceAtCleanup(t, store, id) })
+		}
+		_, err = store.GetNamespace(ctx, id)
+		assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "%s: nothing created", why)
+	}
+
+	id := uniqueNamespaceID(t)
+	opts := domain.NamespaceOptions{
+		Description: "x'); DROP TABLE namespaces; -- /* \"quoted\" */ \\ % _ $1 $$ ünï😀\n\t",
+		TokenHash:   "'; --",
+	}
+	_, err := store.CreateNamespace(ctx, id, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { deleteNamespaceAtCleanup(t, store, id) })
+	got, err := store.GetNamespace(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, opts.Description, got.Description, "description byte for byte")
+	assert.Equal(t, opts.TokenHash, got.TokenHash, "token hash byte for byte")
 }
 
 // decodeData decodes a message's data.

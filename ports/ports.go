@@ -119,7 +119,9 @@ type Watcher interface {
 type NamespaceRegistry interface {
 	// CreateNamespace creates an empty namespace. An id that is taken
 	// matches domain.ErrNamespaceExists; an invalid id (see
-	// domain.ValidateNamespaceID) domain.ErrInvalidNamespace. It is all or
+	// domain.ValidateNamespaceID) domain.ErrInvalidNamespace; invalid
+	// options (see domain.NamespaceOptions.Validate)
+	// domain.ErrInvalidOptions. It is all or
 	// nothing: on error no trace of the namespace is left.
 	CreateNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error)
 

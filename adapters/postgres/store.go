@@ -207,6 +207,9 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 	if err := domain.ValidateNamespaceID(id); err != nil {
 		return domain.Namespace{}, err
 	}
+	if err := opts.Validate(); err != nil {
+		return domain.Namespace{}, err
+	}
 	if s.closed.Load() {
 		return domain.Namespace{}, ErrClosed
 	}

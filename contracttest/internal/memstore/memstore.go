@@ -66,6 +66,9 @@ func (s *Store) CreateNamespace(_ context.Context, id string, opts domain.Namesp
 	if err := domain.ValidateNamespaceID(id); err != nil {
 		return domain.Namespace{}, err
 	}
+	if err := opts.Validate(); err != nil {
+		return domain.Namespace{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
