@@ -36,8 +36,8 @@ func canonicalJSON(b []byte, max int64) (out json.RawMessage, size int64, err er
 	}
 	p := jsonParser{in: b, max: max}
 	n := int64(len(b))
-	if max >= 0 && n > max+1 {
-		n = max + 1
+	if max >= 0 && n > max {
+		n = max + 1 // no overflow: max < len(b)
 	}
 	p.out = make([]byte, 0, n)
 	i, err := p.value(p.ws(0), 0)

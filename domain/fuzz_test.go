@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -145,6 +146,8 @@ func FuzzPrepareWrite(f *testing.F) {
 	f.Add("a-1", "T", []byte(strings.Repeat("[", 1001)+strings.Repeat("]", 1001)), []byte(``), int64(-1))
 	f.Add("a-1", "T", []byte(`{"a":"x","a":"yyyyyyyyyyyy"}`), []byte(`{}`), int64(20))
 	f.Add("a-'; --", "x'\"", []byte(`"\u0000"`), []byte(`{"\ud800":1}`), int64(8))
+	f.Add("a-1", "T", []byte(`{"a":1}`), []byte(`[2]`), int64(math.MaxInt64))
+	f.Add("a-1", "T", []byte(`{"a":1}`), []byte(`[2]`), int64(math.MinInt64))
 	f.Fuzz(func(t *testing.T, stream, typ string, data, meta []byte, max int64) {
 		msg := domain.NewMessage{Type: typ, Data: data, Metadata: meta}
 		limited := domain.Limits{MaxMessageSize: max}

@@ -3,6 +3,7 @@ package domain_test
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -26,6 +27,10 @@ func TestLimits_MessageSizeLimit(t *testing.T) {
 		if got := (domain.Limits{MaxMessageSize: tc.given}).MessageSizeLimit(); got != tc.want {
 			t.Errorf("Limits{%d}.MessageSizeLimit() = %d, want %d", tc.given, got, tc.want)
 		}
+	}
+	// The largest limit is no limit in practice, and does not overflow.
+	if _, err := (domain.Limits{MaxMessageSize: math.MaxInt64}).Prepare(domain.NewMessage{Type: "T", Data: dataOfSize(100), Metadata: dataOfSize(10)}); err != nil {
+		t.Errorf("Limits{MaxInt64}: %v", err)
 	}
 	if domain.DefaultMaxMessageSize != 1<<20 {
 		t.Errorf("DefaultMaxMessageSize = %d, want 1 MiB", domain.DefaultMaxMessageSize)
