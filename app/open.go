@@ -22,6 +22,14 @@ type Options struct {
 	// lock on the same file; default sqlite.DefaultBusyTimeout. It overrides
 	// the URL's busy_timeout parameter.
 	BusyTimeout time.Duration
+	// MaxMessageSize is the most bytes of data and metadata one message may
+	// hold together, in canonical form, on any backend; a negative value
+	// means no limit. 0 leaves it to Postgres.MaxMessageSize (PostgreSQL),
+	// else the URL's max_message_size, else domain.DefaultMaxMessageSize
+	// (1 MiB). It overrides both.
+	// A larger message is refused with an error matching
+	// domain.ErrMessageTooLarge (and domain.ErrInvalidMessage).
+	MaxMessageSize int64
 	// Postgres is passed to postgres.Open; nil means its defaults.
 	Postgres *postgres.Options
 	// Getenv reads the environment (MESSAGEDB_URL); nil means os.Getenv.
@@ -39,7 +47,10 @@ type Options struct {
 //	                   postgres://user:pass@host:5432/db?sslmode=disable
 //
 // SQLite URLs take the query parameters synchronous=full|normal and
-// busy_timeout=DURATION, e.g. sqlite:./data?synchronous=normal.
+// busy_timeout=DURATION, e.g. sqlite:./data?synchronous=normal. Every URL
+// takes max_message_size=BYTES, the largest message the store accepts
+// (see Options.MaxMessageSize), e.g. postgres://host/db?max_message_size=4194304;
+// it is removed from a PostgreSQL URL before the URL goes to pgx.
 //
 // An empty url means the value of the MESSAGEDB_URL environment variable
 // (EnvURL). A URL that is empty, has an unknown scheme or is malformed
@@ -62,17 +73,31 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	}
 	switch t.kind {
 	case kindPostgres:
-		s, err := postgres.Open(ctx, t.postgresURL, o.Postgres)
+		var po postgres.Options
+		if o.Postgres != nil {
+			po = *o.Postgres
+		}
+		if po.MaxMessageSize == 0 {
+			po.MaxMessageSize = t.maxMessageSize
+		}
+		if o.MaxMessageSize != 0 {
+			po.MaxMessageSize = o.MaxMessageSize
+		}
+		s, err := postgres.Open(ctx, t.postgresURL, &po)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", redactURL(url), err)
 		}
 		return NewStore(s), nil
 	default:
 		so := sqlite.Options{
-			Dir:         t.dir,
-			InMemory:    t.kind == kindSQLiteMemory,
-			Synchronous: sqlite.Synchronous(t.synchronous),
-			BusyTimeout: t.busyTimeout,
+			Dir:            t.dir,
+			InMemory:       t.kind == kindSQLiteMemory,
+			Synchronous:    sqlite.Synchronous(t.synchronous),
+			BusyTimeout:    t.busyTimeout,
+			MaxMessageSize: t.maxMessageSize,
+		}
+		if o.MaxMessageSize != 0 {
+			so.MaxMessageSize = o.MaxMessageSize
 		}
 		if o.Synchronous != "" {
 			so.Synchronous = o.Synchronous

@@ -26,7 +26,10 @@ func NewStore(backend ports.Store) *Store {
 // not offer.
 func (s *Store) Backend() ports.Store { return s.backend }
 
-// Close closes the backend. Namespaces handed out fail afterwards.
+// Close closes the backend. Afterwards every call on the Store and on the
+// namespaces it handed out fails with an error matching domain.ErrClosed,
+// whatever the backend. Close may be called again, and concurrently with
+// other calls.
 func (s *Store) Close() error { return s.backend.Close() }
 
 // Namespace returns a handle on an existing namespace. A namespace that does

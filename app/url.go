@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +34,57 @@ type target struct {
 	// SQLite parameters from the URL's query, "" / 0 when absent.
 	synchronous string
 	busyTimeout time.Duration
+	// maxMessageSize is the max_message_size parameter, any backend; 0
+	// when absent.
+	maxMessageSize int64
+}
+
+// paramMaxMessageSize is the query parameter of every URL that sets the
+// largest message a store accepts (see domain.Limits). It is taken out of a
+// PostgreSQL URL before the URL goes to pgx.
+const paramMaxMessageSize = "max_message_size"
+
+// parseMaxMessageSize reads a max_message_size value: a number of bytes, 0
+// for the default, negative for no limit.
+func parseMaxMessageSize(v string) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%s (use a number of bytes, such as 4194304; -1 for no limit)", paramMaxMessageSize, v)
+	}
+	return n, nil
+}
+
+// takeMaxMessageSize removes max_message_size from a PostgreSQL URL's query,
+// leaving every other parameter as it was written, and returns its value.
+func takeMaxMessageSize(raw string) (string, int64, error) {
+	base, query, ok := strings.Cut(raw, "?")
+	if !ok {
+		return raw, 0, nil
+	}
+	frag := ""
+	if i := strings.IndexByte(query, '#'); i >= 0 {
+		query, frag = query[:i], query[i:]
+	}
+	var keep []string
+	var size int64
+	for _, kv := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if key, err := url.QueryUnescape(k); err != nil || key != paramMaxMessageSize {
+			keep = append(keep, kv)
+			continue
+		}
+		val, err := url.QueryUnescape(v)
+		if err != nil {
+			return "", 0, fmt.Errorf("malformed %s", paramMaxMessageSize)
+		}
+		if size, err = parseMaxMessageSize(val); err != nil {
+			return "", 0, err
+		}
+	}
+	if len(keep) == 0 {
+		return base + frag, size, nil
+	}
+	return base + "?" + strings.Join(keep, "&") + frag, size, nil
 }
 
 // parseURL parses a store URL:
@@ -42,7 +94,7 @@ type target struct {
 //	postgres://..., postgresql://...  PostgreSQL, passed to pgx as is
 //
 // SQLite URLs take the query parameters synchronous=full|normal and
-// busy_timeout=DURATION (e.g. 10s).
+// busy_timeout=DURATION (e.g. 10s). Every URL takes max_message_size=BYTES.
 func parseURL(raw string) (target, error) {
 	var t target
 	invalid := func(why string) (target, error) {
@@ -63,14 +115,19 @@ func parseURL(raw string) (target, error) {
 		if !strings.HasPrefix(rest, "//") {
 			return invalid("a PostgreSQL URL starts with postgres://")
 		}
-		t.kind, t.postgresURL = kindPostgres, raw
+		pgURL, size, err := takeMaxMessageSize(raw)
+		if err != nil {
+			return invalid(err.Error())
+		}
+		t.kind, t.postgresURL, t.maxMessageSize = kindPostgres, pgURL, size
 		return t, nil
 	case "memory":
-		if rest != "" {
-			return invalid("memory: takes nothing after the colon")
+		path, query, _ := strings.Cut(rest, "?")
+		if path != "" {
+			return invalid("memory: takes nothing after the colon but a query")
 		}
 		t.kind = kindSQLiteMemory
-		return t, nil
+		return parseSQLiteQuery(t, query, invalid)
 	case "sqlite", "sqlite3":
 	default:
 		return invalid(fmt.Sprintf("unknown scheme %q", scheme))
@@ -88,6 +145,11 @@ func parseURL(raw string) (target, error) {
 		}
 		t.kind, t.dir = kindSQLiteFile, path
 	}
+	return parseSQLiteQuery(t, query, invalid)
+}
+
+// parseSQLiteQuery reads the query parameters of a SQLite URL into t.
+func parseSQLiteQuery(t target, query string, invalid func(string) (target, error)) (target, error) {
 	params, err := url.ParseQuery(query)
 	if err != nil {
 		return invalid(fmt.Sprintf("malformed query: %v", err))
@@ -108,8 +170,12 @@ func parseURL(raw string) (target, error) {
 				return invalid(fmt.Sprintf("busy_timeout=%s (use a duration such as 5s)", v))
 			}
 			t.busyTimeout = d
+		case paramMaxMessageSize:
+			if t.maxMessageSize, err = parseMaxMessageSize(v); err != nil {
+				return invalid(err.Error())
+			}
 		default:
-			return invalid(fmt.Sprintf("unknown parameter %q (sqlite takes synchronous and busy_timeout)", key))
+			return invalid(fmt.Sprintf("unknown parameter %q (sqlite takes synchronous, busy_timeout and %s)", key, paramMaxMessageSize))
 		}
 	}
 	return t, nil

@@ -26,9 +26,19 @@
 // kept exact, UTC times), correlation filters, consumer groups (partitioned as
 // Message DB's hash_64 does, compound ids with their cardinal id), last
 // messages and versions, namespaces (create, get, list, delete, isolation),
-// ports.Importer, ports.Watcher, and concurrency (one winner per expected
-// version, readers that never skip a message committing late). Case names
-// carry the seed scenario ids they cover (MDB001_6A_T1 ... T7).
+// ports.Importer, ports.Watcher, concurrency (one winner per expected
+// version, readers that never skip a message committing late), hostile input
+// (namespace ids built to escape SQL or a directory, refused and never
+// rewritten; names with SQL and LIKE metacharacters stored and matched as
+// data; JSON nested too deep, invalid UTF-8, messages beyond
+// domain.DefaultMaxMessageSize; writes whose context is cancelled before or
+// during the call, all or nothing) and closing (every call after Close fails
+// with domain.ErrClosed; Close again, or concurrently with reads and writes,
+// is safe). Case names carry the seed scenario ids they cover (MDB001_6A_T1
+// ... T7).
+//
+// The factory's stores must keep the default size limit; the suite writes a
+// message of exactly domain.DefaultMaxMessageSize bytes.
 //
 // # Running in parallel on one database
 //
@@ -39,8 +49,8 @@
 // parallel cases finish: release shared resources with t.Cleanup, not after
 // Run returns.
 //
-// Each case calls the factory at least once; a few call it twice. One case
-// closes a store itself to check that message stores fail afterwards, so the
+// Each case calls the factory at least once; a few call it twice. Some cases
+// close a store themselves to check that calls fail afterwards, so the
 // factory's cleanup closes that store a second time: Close must tolerate it.
 //
 // Waits in the suite (a watcher's wake-up, a reader catching up with writers)

@@ -32,6 +32,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"Writes", writeCases()},
 		{"MessageIDs", idCases()},
 		{"InvalidInput", invalidInputCases()},
+		{"HostileInput", hostileCases()},
+		{"Closing", closingCases()},
 		{"StreamReads", streamReadCases()},
 		{"LastMessageAndVersion", lastMessageCases()},
 		{"CategoryReads", categoryCases()},

@@ -17,31 +17,88 @@ import (
 // strings with only the escapes jsonb writes. Every backend stores this form,
 // so a message reads back byte for byte the same on SQLite and PostgreSQL.
 //
-// Input jsonb refuses is refused too: \u0000, lone surrogates, exponents
-// beyond ±1000.
-func canonicalJSON(b []byte) (json.RawMessage, error) {
+// Input jsonb refuses is refused too: invalid UTF-8, \u0000, lone
+// surrogates, exponents beyond ±1000; and so is nesting deeper than
+// MaxJSONDepth.
+//
+// size is the length of the canonical form with every object member still
+// in it: the result's length, plus that of members dropped as earlier
+// duplicates of a key. When max is not negative and size grows beyond max,
+// parsing stops with a sizeError: a number's canonical form can be far
+// longer than its text (1e1000), so the output is bounded as it is written.
+//
+// The work is linear in the input (but for sorting each object's keys): the
+// canonical form is written in input order first, and objects whose keys
+// are out of order are reordered once, as the result is copied.
+func canonicalJSON(b []byte, max int64) (out json.RawMessage, size int64, err error) {
 	if !utf8.Valid(b) {
-		return nil, errors.New("not valid UTF-8")
+		return nil, 0, errors.New("not valid UTF-8")
 	}
-	p := jsonParser{in: b, out: make([]byte, 0, len(b))}
+	p := jsonParser{in: b, max: max}
+	n := int64(len(b))
+	if max >= 0 && n > max {
+		n = max + 1 // no overflow: max < len(b)
+	}
+	p.out = make([]byte, 0, n)
 	i, err := p.value(p.ws(0), 0)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if i = p.ws(i); i != len(b) {
-		return nil, fmt.Errorf("unexpected %q after the JSON value at offset %d", b[i], i)
+		return nil, 0, fmt.Errorf("unexpected %q after the JSON value at offset %d", b[i], i)
 	}
-	return p.out, nil
+	if err := p.checkSize(); err != nil {
+		return nil, 0, err
+	}
+	return p.reordered(), int64(len(p.out)), nil
 }
 
-// maxDepth bounds nesting so that parsing cannot exhaust the stack.
-const maxDepth = 1000
+// MaxJSONDepth is the deepest nesting of arrays and objects that data and
+// metadata may have: [[1]] is nested 2 deep. Deeper JSON is refused with
+// ErrInvalidMessage. It bounds the parser's recursion (a million nested
+// brackets are refused at once, without exhausting the stack), and every
+// backend stores such data: PostgreSQL's jsonb accepts 1000 levels, as
+// the contract suite checks, while its parser fails at some greater depth
+// that depends on the server's max_stack_depth.
+const MaxJSONDepth = 1000
+
+// sizeError reports that the canonical form grew beyond the limit; its
+// value is the size reached when parsing stopped.
+type sizeError int64
+
+func (e sizeError) Error() string {
+	return fmt.Sprintf("larger than the limit (%d bytes so far)", int64(e))
+}
 
 // jsonParser is a recursive-descent JSON parser that writes the canonical
 // form of what it reads to out.
 type jsonParser struct {
 	in  []byte
-	out []byte
+	out []byte  // canonical form, but objects' members in input order
+	max int64   // the longest out may grow; negative for no limit
+	fix []fixup // objects of out whose members must be reordered
+}
+
+// fixup is an object at out[start:end] whose members are to be written in
+// another order, leaving out the earlier of duplicate keys.
+type fixup struct {
+	start, end int
+	members    []member // in the order to write
+}
+
+// member is one member of an object: its key and its text "key":value at
+// out[start:end].
+type member struct {
+	key        []byte
+	start, end int
+}
+
+// checkSize returns a sizeError when out has grown beyond max.
+func (p *jsonParser) checkSize() error {
+	if p.max >= 0 && int64(len(p.out)) > p.max {
+		return sizeError(len(p.out))
+	}
+	return nil
 }
 
 var errEnd = errors.New("unexpected end of JSON input")
@@ -71,13 +128,13 @@ func (p *jsonParser) value(i, depth int) (int, error) {
 	}
 	switch c := p.in[i]; {
 	case c == '{':
-		if depth >= maxDepth {
-			return i, fmt.Errorf("nested deeper than %d", maxDepth)
+		if depth >= MaxJSONDepth {
+			return i, fmt.Errorf("nested deeper than %d at offset %d", MaxJSONDepth, i)
 		}
 		return p.object(i, depth+1)
 	case c == '[':
-		if depth >= maxDepth {
-			return i, fmt.Errorf("nested deeper than %d", maxDepth)
+		if depth >= MaxJSONDepth {
+			return i, fmt.Errorf("nested deeper than %d at offset %d", MaxJSONDepth, i)
 		}
 		return p.array(i, depth+1)
 	case c == '"':
@@ -86,9 +143,13 @@ func (p *jsonParser) value(i, depth int) (int, error) {
 			return i, err
 		}
 		p.out = appendString(p.out, s)
-		return next, nil
+		return next, p.checkSize()
 	case c == '-' || c >= '0' && c <= '9':
-		return p.number(i)
+		next, err := p.number(i)
+		if err != nil {
+			return next, err
+		}
+		return next, p.checkSize()
 	default:
 		for _, lit := range [...]string{"true", "false", "null"} {
 			if bytes.HasPrefix(p.in[i:], []byte(lit)) {
@@ -100,20 +161,16 @@ func (p *jsonParser) value(i, depth int) (int, error) {
 	}
 }
 
-// member is one key and its canonical value, at out[start:end].
-type member struct {
-	key        []byte
-	start, end int
-}
-
 func (p *jsonParser) object(i, depth int) (int, error) {
 	objStart := len(p.out)
+	p.out = append(p.out, '{')
 	i = p.ws(i + 1)
 	if i < len(p.in) && p.in[i] == '}' {
-		p.out = append(p.out, '{', '}')
+		p.out = append(p.out, '}')
 		return i + 1, nil
 	}
 	var members []member
+	sorted := true
 	for {
 		if i >= len(p.in) || p.in[i] != '"' {
 			return i, p.syntax(i)
@@ -127,10 +184,15 @@ func (p *jsonParser) object(i, depth int) (int, error) {
 			return i, p.syntax(i)
 		}
 		start := len(p.out)
+		p.out = appendString(p.out, key)
+		p.out = append(p.out, ':')
 		if i, err = p.value(p.ws(i+1), depth); err != nil {
 			return i, err
 		}
-		members = append(members, member{key: key, start: start - objStart, end: len(p.out) - objStart})
+		if n := len(members); n > 0 && compareKeys(members[n-1].key, key) >= 0 {
+			sorted = false
+		}
+		members = append(members, member{key: key, start: start, end: len(p.out)})
 		i = p.ws(i)
 		if i >= len(p.in) {
 			return i, errEnd
@@ -142,33 +204,70 @@ func (p *jsonParser) object(i, depth int) (int, error) {
 		if p.in[i] != ',' {
 			return i, p.syntax(i)
 		}
+		p.out = append(p.out, ',')
 		i = p.ws(i + 1)
+	}
+	p.out = append(p.out, '}')
+	if sorted {
+		return i, nil
 	}
 	// jsonb orders keys shorter first, then bytewise; the stable sort keeps
 	// duplicates in input order so that the last one wins.
-	slices.SortStableFunc(members, func(a, b member) int {
-		if len(a.key) != len(b.key) {
-			return len(a.key) - len(b.key)
-		}
-		return bytes.Compare(a.key, b.key)
-	})
-	values := bytes.Clone(p.out[objStart:])
-	p.out = append(p.out[:objStart], '{')
-	first := true
+	slices.SortStableFunc(members, func(a, b member) int { return compareKeys(a.key, b.key) })
+	kept := members[:0]
 	for n, m := range members {
 		if n+1 < len(members) && bytes.Equal(members[n+1].key, m.key) {
 			continue
 		}
-		if !first {
-			p.out = append(p.out, ',')
-		}
-		first = false
-		p.out = appendString(p.out, m.key)
-		p.out = append(p.out, ':')
-		p.out = append(p.out, values[m.start:m.end]...)
+		kept = append(kept, m)
 	}
-	p.out = append(p.out, '}')
+	p.fix = append(p.fix, fixup{start: objStart, end: len(p.out), members: kept})
 	return i, nil
+}
+
+// compareKeys orders object keys as jsonb does: shorter first, then
+// bytewise.
+func compareKeys(a, b []byte) int {
+	if len(a) != len(b) {
+		return len(a) - len(b)
+	}
+	return bytes.Compare(a, b)
+}
+
+// reordered returns out with the members of every fixup object in their
+// order: one copy of out, whatever the nesting.
+func (p *jsonParser) reordered() []byte {
+	if len(p.fix) == 0 {
+		return p.out
+	}
+	// Objects were recorded as they closed, inner first; order them by
+	// start to find those within a range.
+	slices.SortFunc(p.fix, func(a, b fixup) int { return a.start - b.start })
+	dst := make([]byte, 0, len(p.out))
+	return p.emit(dst, 0, len(p.out))
+}
+
+// emit appends out[start:end] to dst, writing the fixup objects in it in
+// their order.
+func (p *jsonParser) emit(dst []byte, start, end int) []byte {
+	pos := start
+	for {
+		k, _ := slices.BinarySearchFunc(p.fix, pos, func(f fixup, pos int) int { return f.start - pos })
+		if k == len(p.fix) || p.fix[k].start >= end {
+			return append(dst, p.out[pos:end]...)
+		}
+		f := p.fix[k]
+		dst = append(dst, p.out[pos:f.start]...)
+		dst = append(dst, '{')
+		for n, m := range f.members {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			dst = p.emit(dst, m.start, m.end)
+		}
+		dst = append(dst, '}')
+		pos = f.end
+	}
 }
 
 func (p *jsonParser) array(i, depth int) (int, error) {
@@ -432,7 +531,7 @@ func (p *jsonParser) number(i int) (int, error) {
 // last one when the key is repeated, as jsonb keeps it), matching the key
 // exactly, or "" when b is not an object or the value is not a string.
 func topLevelString(b []byte, key string) string {
-	p := jsonParser{in: b}
+	p := jsonParser{in: b, max: -1}
 	i := p.ws(0)
 	if i >= len(b) || b[i] != '{' {
 		return ""
@@ -456,7 +555,7 @@ func topLevelString(b []byte, key string) string {
 			}
 			found, i = string(v), next
 		} else {
-			p.out = p.out[:0]
+			p.out, p.fix = p.out[:0], p.fix[:0]
 			if i, err = p.value(i, 0); err != nil {
 				return found
 			}

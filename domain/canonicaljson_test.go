@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -82,8 +83,12 @@ func FuzzCanonicalJSON(f *testing.F) {
 		}
 		m, err := domain.NewMessage{Type: "T", Data: b}.Prepare()
 		if err != nil {
-			// Refuse only what encoding/json refuses, or what jsonb does.
-			if json.Valid(b) && !jsonbRefusal.MatchString(err.Error()) {
+			if !errors.Is(err, domain.ErrInvalidMessage) {
+				t.Fatalf("%q refused with %v, not ErrInvalidMessage", b, err)
+			}
+			// Refuse only what encoding/json refuses, or what jsonb does,
+			// or what is larger than the default limit.
+			if json.Valid(b) && !jsonbRefusal.MatchString(err.Error()) && !errors.Is(err, domain.ErrMessageTooLarge) {
 				t.Fatalf("valid JSON %q refused: %v", b, err)
 			}
 			return
@@ -98,5 +103,70 @@ func FuzzCanonicalJSON(f *testing.F) {
 		if err != nil || string(again.Data) != string(m.Data) {
 			t.Fatalf("not a fixed point: %q -> %q -> %q (%v)", b, m.Data, again.Data, err)
 		}
+		// The same value: compared through encoding/json (numbers as
+		// float64, the last of duplicate keys kept, as jsonb keeps it).
+		var in, out any
+		if json.Unmarshal(b, &in) == nil {
+			if err := json.Unmarshal(m.Data, &out); err != nil || !reflect.DeepEqual(in, out) {
+				t.Fatalf("%q -> %q: not the same value (%v)", b, m.Data, err)
+			}
+		}
+		// Keys in jsonb's order, each once; no white space outside strings.
+		checkCanonicalOrder(t, m.Data)
 	})
+}
+
+// checkCanonicalOrder checks that every object of the JSON text b has its
+// keys shorter first then bytewise, none twice, and that b has no white
+// space between tokens and is nested at most MaxJSONDepth deep.
+func checkCanonicalOrder(t *testing.T, b []byte) {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	type frame struct {
+		object  bool
+		lastKey *string
+		wantKey bool
+	}
+	var stack []frame
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			break
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+			if k, ok := tok.(string); ok {
+				top := &stack[n-1]
+				if top.lastKey != nil {
+					prev := *top.lastKey
+					if len(prev) > len(k) || len(prev) == len(k) && prev >= k {
+						t.Fatalf("%q: key %q after %q", b, k, prev)
+					}
+				}
+				top.lastKey, top.wantKey = &k, false
+				continue
+			}
+		}
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{object: true, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].wantKey = true
+			}
+		}
+		if len(stack) > domain.MaxJSONDepth {
+			t.Fatalf("%.40q…: nested deeper than %d", b, domain.MaxJSONDepth)
+		}
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, b); err != nil || compact.String() != string(b) {
+		t.Fatalf("%q is not compact (%v)", b, err)
+	}
 }

@@ -30,4 +30,19 @@
 // streams whose abs(Hash64(CardinalID(stream))) % Size is M. Hash64 is Message
 // DB's hash_64 (MD5-based), so a namespace on either backend partitions the
 // same way as Message DB.
+//
+// # Bad input
+//
+// Everything a store is given is checked here before anything is stored, so
+// that every backend refuses the same input with the same error: stream and
+// category names and message types must be valid UTF-8 without NUL
+// (ErrInvalidStreamName, ErrInvalidMessage); namespace ids are refused, never
+// rewritten, unless they match ^[a-z][a-z0-9_]{0,49}$ (ErrInvalidNamespace);
+// data and metadata must be one JSON value, valid UTF-8, nested at most
+// MaxJSONDepth deep (ErrInvalidMessage); and a message's canonical data and
+// metadata together must fit the store's Limits, DefaultMaxMessageSize (1
+// MiB) unless configured otherwise (*MessageTooLargeError, matching
+// ErrMessageTooLarge and ErrInvalidMessage). Names are data: quotes,
+// semicolons, comments, backslashes and "%" or "_" are stored and matched
+// as they are. A closed store fails every call with ErrClosed.
 package domain

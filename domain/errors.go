@@ -36,9 +36,17 @@ var (
 	ErrInvalidStreamName = errors.New("messagedb: invalid stream name")
 
 	// ErrInvalidMessage is returned when a message to write is not valid:
-	// empty type, data or metadata that is not JSON, the same id twice in
-	// one batch, an empty batch.
+	// empty type, a type or data or metadata that is not valid UTF-8, data or
+	// metadata that is not JSON or is nested deeper than MaxJSONDepth, a
+	// message larger than the store's limit (ErrMessageTooLarge), the same
+	// id twice in one batch, an empty batch.
 	ErrInvalidMessage = errors.New("messagedb: invalid message")
+
+	// ErrMessageTooLarge is returned when a message's data and metadata
+	// together, in canonical form, are larger than the store's limit (see
+	// DefaultMaxMessageSize). The error is a *MessageTooLargeError. It wraps
+	// ErrInvalidMessage, so errors.Is(err, ErrInvalidMessage) holds too.
+	ErrMessageTooLarge = fmt.Errorf("%w: too large", ErrInvalidMessage)
 
 	// ErrDuplicateMessageID is returned when a message id is already used by
 	// a message of another stream or another type. Writing a message whose id
@@ -68,6 +76,11 @@ var (
 	// ErrInvalidExpectedVersion is returned when an expected version is below
 	// NoStream (-1).
 	ErrInvalidExpectedVersion = fmt.Errorf("%w: expected version", ErrInvalidOptions)
+
+	// ErrClosed is returned by every call on a store, or on a message store
+	// it handed out, after the store is closed. Every backend returns this
+	// one value.
+	ErrClosed = errors.New("messagedb: store closed")
 
 	// ErrMigrationFailed is returned when a migration cannot be applied, or
 	// when an applied migration's file has changed since. The error is a
@@ -107,3 +120,27 @@ func (e *MigrationError) Is(target error) bool { return target == ErrMigrationFa
 
 // Unwrap returns the cause.
 func (e *MigrationError) Unwrap() error { return e.Err }
+
+// MessageTooLargeError reports a message whose data and metadata, in
+// canonical form, are larger than the store's limit. It matches
+// ErrMessageTooLarge and ErrInvalidMessage.
+type MessageTooLargeError struct {
+	// Size is the message's size in bytes: its canonical data and metadata
+	// together. When preparing stopped as soon as the limit was passed, it
+	// is the size reached then: a lower bound, still above Limit.
+	Size int64
+	// Limit is the largest size the store accepts.
+	Limit int64
+}
+
+func (e *MessageTooLargeError) Error() string {
+	return fmt.Sprintf("messagedb: invalid message: too large: %d bytes of data and metadata, above the limit of %d",
+		e.Size, e.Limit)
+}
+
+// Is reports whether target is ErrMessageTooLarge.
+func (e *MessageTooLargeError) Is(target error) bool { return target == ErrMessageTooLarge }
+
+// Unwrap returns ErrMessageTooLarge, so that the error also matches
+// ErrInvalidMessage.
+func (e *MessageTooLargeError) Unwrap() error { return ErrMessageTooLarge }

@@ -59,17 +59,77 @@ type NewMessage struct {
 	Metadata json.RawMessage
 }
 
+// DefaultMaxMessageSize is the largest message a store accepts unless it is
+// configured otherwise: 1 MiB of data and metadata together, counted in
+// canonical form (the bytes stored and read back).
+//
+// A message is a fact about one thing, rarely more than a few kilobytes; 1
+// MiB leaves room for the odd large one while bounding what one write, and
+// one read of a default batch, can make a store and its readers hold in
+// memory. It is the default of common brokers and event stores too (NATS'
+// max_payload, Kafka's message.max.bytes, EventStoreDB's largest append).
+// A store may raise it (see Limits), up to what jsonb holds: PostgreSQL
+// refuses a jsonb value above 255 MiB.
+const DefaultMaxMessageSize int64 = 1 << 20
+
+// Limits bound what a store accepts to write. Every backend applies them
+// through the same functions (Limits.PrepareWrite, Limits.Prepare), so that
+// a message refused by one is refused by all. The zero value is the
+// defaults.
+type Limits struct {
+	// MaxMessageSize is the most bytes of data and metadata one message may
+	// hold together, in canonical form (what is stored and read back): 0
+	// means DefaultMaxMessageSize, a negative value means no limit. A larger
+	// message is refused with a *MessageTooLargeError (matching
+	// ErrMessageTooLarge and ErrInvalidMessage) and nothing is written.
+	// Members of an object that are dropped because a later member has the
+	// same key are counted too: the size does not depend on which member
+	// wins.
+	MaxMessageSize int64
+}
+
+// MessageSizeLimit returns the largest message size to accept:
+// DefaultMaxMessageSize when MaxMessageSize is 0, -1 for no limit.
+func (l Limits) MessageSizeLimit() int64 {
+	switch {
+	case l.MaxMessageSize == 0:
+		return DefaultMaxMessageSize
+	case l.MaxMessageSize < 0:
+		return -1
+	}
+	return l.MaxMessageSize
+}
+
+// ValidateMessageType checks a message type, as written or as given to
+// filter a read: non-empty, valid UTF-8, without NUL. The error matches
+// ErrInvalidMessage.
+func ValidateMessageType(typ string) error {
+	if typ == "" {
+		return fmt.Errorf("%w: empty type", ErrInvalidMessage)
+	}
+	if err := validateName(typ); err != nil {
+		return fmt.Errorf("%w: type: %w", ErrInvalidMessage, err)
+	}
+	return nil
+}
+
 // Prepare validates the message and returns it ready to store: an id
 // generated when absent, data and metadata in canonical form (the form
 // PostgreSQL's jsonb gives back, without white space, so that every backend
 // returns the same bytes), empty data as {}, empty metadata as none.
-// The error matches ErrInvalidMessage.
+// It applies the default Limits. The error matches ErrInvalidMessage.
 func (m NewMessage) Prepare() (NewMessage, error) {
-	if m.Type == "" {
-		return m, fmt.Errorf("%w: empty type", ErrInvalidMessage)
-	}
-	if err := validateName(m.Type); err != nil {
-		return m, fmt.Errorf("%w: type: %w", ErrInvalidMessage, err)
+	return Limits{}.Prepare(m)
+}
+
+// Prepare is NewMessage.Prepare with these limits: a message whose
+// canonical data and metadata together are larger than MessageSizeLimit is
+// refused with a *MessageTooLargeError. Preparing stops as soon as the
+// limit is passed, so a huge input costs no more memory than the limit (and
+// what follows, metadata included, is not checked).
+func (l Limits) Prepare(m NewMessage) (NewMessage, error) {
+	if err := ValidateMessageType(m.Type); err != nil {
+		return m, err
 	}
 	if m.ID == uuid.Nil {
 		id, err := uuid.NewV7()
@@ -78,16 +138,40 @@ func (m NewMessage) Prepare() (NewMessage, error) {
 		}
 		m.ID = id
 	}
+	limit := l.MessageSizeLimit()
+	tooLarge := func(size int64) error {
+		return &MessageTooLargeError{Size: size, Limit: limit}
+	}
 	var err error
+	var dataSize, metaSize int64
 	if len(bytes.TrimSpace(m.Data)) == 0 {
 		m.Data = json.RawMessage("{}")
-	} else if m.Data, err = canonicalJSON(m.Data); err != nil {
+		dataSize = 2
+	} else if m.Data, dataSize, err = canonicalJSON(m.Data, limit); err != nil {
+		if big, ok := err.(sizeError); ok {
+			return m, tooLarge(int64(big))
+		}
 		return m, fmt.Errorf("%w: data is not valid JSON: %w", ErrInvalidMessage, err)
+	}
+	if limit >= 0 && dataSize > limit {
+		return m, tooLarge(dataSize)
 	}
 	if len(bytes.TrimSpace(m.Metadata)) == 0 {
 		m.Metadata = nil
-	} else if m.Metadata, err = canonicalJSON(m.Metadata); err != nil {
-		return m, fmt.Errorf("%w: metadata is not valid JSON: %w", ErrInvalidMessage, err)
+	} else {
+		rest := int64(-1)
+		if limit >= 0 {
+			rest = limit - dataSize
+		}
+		if m.Metadata, metaSize, err = canonicalJSON(m.Metadata, rest); err != nil {
+			if big, ok := err.(sizeError); ok {
+				return m, tooLarge(dataSize + int64(big))
+			}
+			return m, fmt.Errorf("%w: metadata is not valid JSON: %w", ErrInvalidMessage, err)
+		}
+	}
+	if limit >= 0 && dataSize+metaSize > limit {
+		return m, tooLarge(dataSize + metaSize)
 	}
 	return m, nil
 }
@@ -95,24 +179,37 @@ func (m NewMessage) Prepare() (NewMessage, error) {
 // PrepareWrite checks everything a write is given, before anything is
 // stored: the stream name (ErrInvalidStreamName), the expected version
 // (ErrInvalidExpectedVersion), then the messages (see PrepareBatch). It
-// returns the messages ready to store.
+// returns the messages ready to store. It applies the default Limits; a
+// store configured otherwise calls Limits.PrepareWrite.
 func PrepareWrite(streamName string, msgs []NewMessage, expected ExpectedVersion) ([]NewMessage, error) {
+	return Limits{}.PrepareWrite(streamName, msgs, expected)
+}
+
+// PrepareWrite is the package's PrepareWrite with these limits.
+func (l Limits) PrepareWrite(streamName string, msgs []NewMessage, expected ExpectedVersion) ([]NewMessage, error) {
 	if err := ValidateStreamName(streamName); err != nil {
 		return nil, err
 	}
 	if err := expected.Validate(); err != nil {
 		return nil, err
 	}
-	return PrepareBatch(msgs)
+	return l.PrepareBatch(msgs)
 }
 
-// PrepareBatch prepares the messages of one write: at least one, no id twice.
+// PrepareBatch prepares the messages of one write, with the default Limits:
+// at least one, no id twice.
 func PrepareBatch(msgs []NewMessage) ([]NewMessage, error) {
+	return Limits{}.PrepareBatch(msgs)
+}
+
+// PrepareBatch is the package's PrepareBatch with these limits; each
+// message is limited on its own.
+func (l Limits) PrepareBatch(msgs []NewMessage) ([]NewMessage, error) {
 	if len(msgs) == 0 {
 		return nil, fmt.Errorf("%w: no messages", ErrInvalidMessage)
 	}
 	if len(msgs) == 1 {
-		p, err := msgs[0].Prepare()
+		p, err := l.Prepare(msgs[0])
 		if err != nil {
 			return nil, err
 		}
@@ -121,7 +218,7 @@ func PrepareBatch(msgs []NewMessage) ([]NewMessage, error) {
 	out := make([]NewMessage, len(msgs))
 	seen := make(map[uuid.UUID]struct{}, len(msgs))
 	for i, m := range msgs {
-		p, err := m.Prepare()
+		p, err := l.Prepare(m)
 		if err != nil {
 			return nil, fmt.Errorf("message %d: %w", i, err)
 		}

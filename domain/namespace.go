@@ -2,7 +2,9 @@ package domain
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxNamespaceIDLength is the longest namespace id. It keeps every derived
@@ -25,6 +27,22 @@ type Namespace struct {
 type NamespaceOptions struct {
 	Description string
 	TokenHash   string
+}
+
+// Validate checks the options of a new namespace: the description and the
+// token hash must be valid UTF-8 without NUL, as PostgreSQL's text requires,
+// so that every backend stores them alike. The error matches
+// ErrInvalidOptions.
+func (o NamespaceOptions) Validate() error {
+	for _, f := range []struct{ name, value string }{{"description", o.Description}, {"token hash", o.TokenHash}} {
+		switch {
+		case !utf8.ValidString(f.value):
+			return fmt.Errorf("%w: namespace %s is not valid UTF-8: %q", ErrInvalidOptions, f.name, f.value)
+		case strings.IndexByte(f.value, 0) >= 0:
+			return fmt.Errorf("%w: namespace %s contains NUL: %q", ErrInvalidOptions, f.name, f.value)
+		}
+	}
+	return nil
 }
 
 // ValidateNamespaceID checks a namespace id: 1 to MaxNamespaceIDLength

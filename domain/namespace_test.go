@@ -44,3 +44,16 @@ func TestErrorsMatchTheirSentinels(t *testing.T) {
 		}
 	}
 }
+
+func TestNamespaceOptions_Validate(t *testing.T) {
+	for _, o := range []domain.NamespaceOptions{{}, {Description: "x'); DROP --", TokenHash: "ünï"}} {
+		if err := o.Validate(); err != nil {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+	for _, o := range []domain.NamespaceOptions{{Description: "\x00"}, {Description: "\xff"}, {TokenHash: "a\x00"}, {TokenHash: "\xc3"}} {
+		if err := o.Validate(); !errors.Is(err, domain.ErrInvalidOptions) {
+			t.Errorf("%+v: %v, want ErrInvalidOptions", o, err)
+		}
+	}
+}

@@ -111,6 +111,21 @@ func (o CategoryOpts) ValidateAll() error {
 	return nil
 }
 
+// ValidateTypeFilter checks the message type a read of the last message
+// filters on: "" (no filter) or a name that is valid UTF-8 without NUL, as
+// every written type is. Checking it here keeps backends alike: PostgreSQL
+// refuses such text, SQLite would only find no message. The error matches
+// ErrInvalidOptions.
+func ValidateTypeFilter(messageType string) error {
+	if messageType == "" {
+		return nil
+	}
+	if err := validateName(messageType); err != nil {
+		return fmt.Errorf("%w: message type: %w", ErrInvalidOptions, err)
+	}
+	return nil
+}
+
 // StartPosition returns the first global position to read: Position, or
 // FirstGlobalPosition when Position is 0.
 func (o CategoryOpts) StartPosition() int64 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/messagedb-go/messagedb/domain"
 )
@@ -80,15 +81,40 @@ func TestValidateCategory(t *testing.T) {
 	}
 }
 
+// streamNameRule is ValidateStreamName's rule, written independently.
+func streamNameRule(name string) bool {
+	cat, id, found := strings.Cut(name, "-")
+	return found && cat != "" && id != "" && utf8.ValidString(name) && !strings.Contains(name, "\x00")
+}
+
+// categoryRule is ValidateCategory's rule, written independently.
+func categoryRule(name string) bool {
+	return name != "" && !strings.Contains(name, "-") && utf8.ValidString(name) && !strings.Contains(name, "\x00")
+}
+
 func FuzzStreamName(f *testing.F) {
 	for _, s := range []string{"account-123+abc", "account", "", "-", "a-1-2", "account:command-1", "+-+", "\xff-\x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
 		cat, id, card := domain.Category(name), domain.ID(name), domain.CardinalID(name)
-		_ = domain.ValidateStreamName(name)
-		_ = domain.ValidateCategory(name)
-		_, _ = domain.GroupMember(name, 3)
+		err := domain.ValidateStreamName(name)
+		if ok := streamNameRule(name); ok != (err == nil) {
+			t.Fatalf("ValidateStreamName(%q) = %v; the rule says valid = %v", name, err, ok)
+		}
+		if err != nil && !errors.Is(err, domain.ErrInvalidStreamName) {
+			t.Fatalf("ValidateStreamName(%q) = %v, not ErrInvalidStreamName", name, err)
+		}
+		catErr := domain.ValidateCategory(name)
+		if ok := categoryRule(name); ok != (catErr == nil) {
+			t.Fatalf("ValidateCategory(%q) = %v; the rule says valid = %v", name, catErr, ok)
+		}
+		if err == nil && domain.ValidateCategory(cat) != nil {
+			t.Fatalf("the category %q of the valid stream %q is not a valid category", cat, name)
+		}
+		if m, ok := domain.GroupMember(name, 3); ok && (m < 0 || m >= 3) {
+			t.Fatalf("GroupMember(%q, 3) = %d, outside [0, 3)", name, m)
+		}
 		if strings.Contains(name, "-") {
 			if cat+"-"+id != name {
 				t.Fatalf("Category+\"-\"+ID = %q, want %q", cat+"-"+id, name)

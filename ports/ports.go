@@ -31,8 +31,13 @@ type MessageStore interface {
 	//
 	// A name that is not a stream name (see domain.ValidateStreamName)
 	// matches domain.ErrInvalidStreamName; an invalid message
-	// domain.ErrInvalidMessage; an invalid expected version
-	// domain.ErrInvalidExpectedVersion.
+	// domain.ErrInvalidMessage (and domain.ErrMessageTooLarge when its data
+	// and metadata pass the store's size limit, see domain.Limits); an
+	// invalid expected version domain.ErrInvalidExpectedVersion.
+	//
+	// A write stays all or nothing when ctx ends during the call; when ctx
+	// has ended before the call, nothing is written and the error matches
+	// ctx's error.
 	WriteMessage(ctx context.Context, streamName string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error)
 
 	// WriteMessages appends msgs to one stream, all or nothing, at
@@ -66,7 +71,9 @@ type MessageStore interface {
 
 	// GetLastStreamMessage returns the message with the highest position in
 	// the stream, or of those of messageType when it is not empty. When there
-	// is none the error matches domain.ErrStreamNotFound.
+	// is none the error matches domain.ErrStreamNotFound. A messageType that
+	// no message can have (see domain.ValidateTypeFilter) matches
+	// domain.ErrInvalidOptions.
 	GetLastStreamMessage(ctx context.Context, streamName string, messageType string) (domain.Message, error)
 
 	// GetStreamVersion returns the position of the stream's last message, or
@@ -105,11 +112,16 @@ type Watcher interface {
 }
 
 // NamespaceRegistry creates, finds and deletes namespaces, and hands out the
-// message store of each.
+// message store of each. Every method that takes a namespace id refuses an
+// invalid one (see domain.ValidateNamespaceID) with an error matching
+// domain.ErrInvalidNamespace, before touching storage: ids are never
+// rewritten, so two ids never share a namespace's schema or file.
 type NamespaceRegistry interface {
 	// CreateNamespace creates an empty namespace. An id that is taken
 	// matches domain.ErrNamespaceExists; an invalid id (see
-	// domain.ValidateNamespaceID) domain.ErrInvalidNamespace. It is all or
+	// domain.ValidateNamespaceID) domain.ErrInvalidNamespace; invalid
+	// options (see domain.NamespaceOptions.Validate)
+	// domain.ErrInvalidOptions. It is all or
 	// nothing: on error no trace of the namespace is left.
 	CreateNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error)
 
@@ -138,7 +150,10 @@ type NamespaceRegistry interface {
 // Store is a backend: a namespace registry that owns its connections.
 type Store interface {
 	NamespaceRegistry
-	// Close releases what the store opened. Message stores handed out fail
-	// afterwards.
+	// Close releases what the store opened. Afterwards every call on the
+	// store, and on the message stores it handed out, returns an error
+	// matching domain.ErrClosed. Close may be called again, and concurrently
+	// with other calls: each of those either completes or fails with
+	// domain.ErrClosed.
 	Close() error
 }

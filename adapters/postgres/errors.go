@@ -13,8 +13,9 @@ import (
 )
 
 // ErrClosed is returned by every call on a Store, or on a message store it
-// handed out, after the Store is closed.
-var ErrClosed = errors.New("messagedb: postgres store closed")
+// handed out, after the Store is closed. It is domain.ErrClosed, the same
+// value on every backend.
+var ErrClosed = domain.ErrClosed
 
 // PostgreSQL error codes the adapter translates.
 const (

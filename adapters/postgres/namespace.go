@@ -218,6 +218,9 @@ func (n *Namespace) GetLastStreamMessage(ctx context.Context, streamName string,
 	if err := domain.ValidateStreamName(streamName); err != nil {
 		return domain.Message{}, err
 	}
+	if err := domain.ValidateTypeFilter(messageType); err != nil {
+		return domain.Message{}, err
+	}
 	if err := n.checkOpen(); err != nil {
 		return domain.Message{}, err
 	}

@@ -46,6 +46,12 @@ type Options struct {
 	// DefaultMaxConns. The Store opens one more, for LISTEN, once a
 	// category is watched.
 	MaxConns int
+	// MaxMessageSize is the most bytes of data and metadata one message may
+	// hold together, in canonical form: 0 means domain.DefaultMaxMessageSize
+	// (1 MiB), a negative value no limit (jsonb still refuses a value above
+	// 255 MiB). A larger message is refused with an error matching
+	// domain.ErrMessageTooLarge; see domain.Limits.
+	MaxMessageSize int64
 
 	// namespaceMigrations replaces the embedded namespace migrations
 	// (tests: a migration that fails).
@@ -60,6 +66,7 @@ type Store struct {
 	migrator *migrate.Migrator
 	listener *listener
 	closed   atomic.Bool
+	limits   domain.Limits
 	// deleted maps a namespace id to the flag its handles share, set when
 	// the namespace is deleted through this Store: a handle then fails even
 	// if a namespace of the same id is created again (as on SQLite).
@@ -134,7 +141,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, migrationError(ctx, "migrate the registry", err)
 	}
-	s := &Store{db: db, mdSchema: o.MetadataSchema, migrator: m}
+	s := &Store{db: db, mdSchema: o.MetadataSchema, migrator: m, limits: domain.Limits{MaxMessageSize: o.MaxMessageSize}}
 	s.listener = newListener(listenCfg)
 	return s, nil
 }
@@ -198,6 +205,9 @@ func (s *Store) registry() (string, bun.Ident) {
 // and functions). On error nothing is left: neither schema nor row.
 func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error) {
 	if err := domain.ValidateNamespaceID(id); err != nil {
+		return domain.Namespace{}, err
+	}
+	if err := opts.Validate(); err != nil {
 		return domain.Namespace{}, err
 	}
 	if s.closed.Load() {
@@ -302,6 +312,9 @@ func (s *Store) MessageStore(ctx context.Context, namespaceID string) (ports.Mes
 // Namespace returns the namespace's message store, which also implements
 // ports.Importer and ports.Watcher.
 func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
+	if err := domain.ValidateNamespaceID(id); err != nil {
+		return nil, err // before the flag: keep no trace of an invalid id
+	}
 	// The flag is taken before the lookup: a delete that commits after the
 	// lookup then marks this handle too.
 	deleted := s.deletedFlag(id)

@@ -28,7 +28,7 @@ func (n *Namespace) WriteMessage(ctx context.Context, streamName string, msg dom
 // WriteMessages appends msgs to one stream, all or nothing, in one
 // transaction; see ports.MessageStore.
 func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
-	msgs, err := domain.PrepareWrite(streamName, msgs, expected)
+	msgs, err := n.s.limits.PrepareWrite(streamName, msgs, expected)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 	if len(msgs) == 0 {
 		return nil
 	}
-	rows, err := prepareImport(msgs)
+	rows, err := prepareImport(msgs, n.s.limits)
 	if err != nil {
 		return err
 	}
@@ -255,8 +255,8 @@ const importTimeLayout = "2006-01-02 15:04:05.999999"
 
 // prepareImport validates messages to import, before anything is read:
 // valid names, ids, types and JSON, positions from 0, global positions from
-// 1 and increasing, no id twice.
-func prepareImport(msgs []domain.Message) (importRows, error) {
+// 1 and increasing, no id twice, no message beyond the limits.
+func prepareImport(msgs []domain.Message, limits domain.Limits) (importRows, error) {
 	var r importRows
 	ids := make(map[uuid.UUID]struct{}, len(msgs))
 	cats := map[string]bool{}
@@ -275,7 +275,7 @@ func prepareImport(msgs []domain.Message) (importRows, error) {
 			return r, bad("id given twice")
 		}
 		ids[m.ID] = struct{}{}
-		p, err := domain.NewMessage{ID: m.ID, Type: m.Type, Data: m.Data, Metadata: m.Metadata}.Prepare()
+		p, err := limits.Prepare(domain.NewMessage{ID: m.ID, Type: m.Type, Data: m.Data, Metadata: m.Metadata})
 		if err != nil {
 			return r, fmt.Errorf("messagedb: postgres: import: message %d: %w", i, err)
 		}

@@ -7,11 +7,14 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/messagedb-go/messagedb/domain"
 )
 
 // ErrClosed is returned by every call on a Store, or on a message store it
-// handed out, after the Store is closed.
-var ErrClosed = errors.New("messagedb: sqlite store closed")
+// handed out, after the Store is closed. It is domain.ErrClosed, the same
+// value on every backend.
+var ErrClosed = domain.ErrClosed
 
 // isUniqueViolation reports whether err is SQLite's unique or primary key
 // constraint error.

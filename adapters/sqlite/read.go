@@ -96,6 +96,9 @@ func (n *Namespace) GetLastStreamMessage(ctx context.Context, streamName string,
 	if err := domain.ValidateStreamName(streamName); err != nil {
 		return domain.Message{}, err
 	}
+	if err := domain.ValidateTypeFilter(messageType); err != nil {
+		return domain.Message{}, err
+	}
 	rs, d, err := n.reads(ctx)
 	if err != nil {
 		return domain.Message{}, err

@@ -73,6 +73,17 @@ type Options struct {
 	// DefaultBusyTimeout. Writers of one Store never wait on each other
 	// through it: they queue in the Store.
 	BusyTimeout time.Duration
+
+	// MaxMessageSize is the most bytes of data and metadata one message may
+	// hold together, in canonical form: 0 means domain.DefaultMaxMessageSize
+	// (1 MiB), a negative value no limit. A larger message is refused with
+	// an error matching domain.ErrMessageTooLarge; see domain.Limits.
+	MaxMessageSize int64
+}
+
+// limits returns the domain limits the options set.
+func (o Options) limits() domain.Limits {
+	return domain.Limits{MaxMessageSize: o.MaxMessageSize}
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -287,6 +298,9 @@ func (r registryRow) namespace() (domain.Namespace, error) {
 // in-memory), migrated, and its registry row, all or nothing.
 func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error) {
 	if err := domain.ValidateNamespaceID(id); err != nil {
+		return domain.Namespace{}, err
+	}
+	if err := opts.Validate(); err != nil {
 		return domain.Namespace{}, err
 	}
 	if err := s.lockAdmin(ctx); err != nil {

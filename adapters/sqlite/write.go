@@ -14,7 +14,7 @@ import (
 
 // WriteMessage appends msg to the stream; see ports.MessageStore.
 func (n *Namespace) WriteMessage(ctx context.Context, streamName string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
-	prepared, err := domain.PrepareWrite(streamName, []domain.NewMessage{msg}, expected)
+	prepared, err := n.e.store.opts.limits().PrepareWrite(streamName, []domain.NewMessage{msg}, expected)
 	if err != nil {
 		return domain.WriteResult{}, err
 	}
@@ -28,7 +28,7 @@ func (n *Namespace) WriteMessage(ctx context.Context, streamName string, msg dom
 // WriteMessages appends msgs to the stream, all or nothing; see
 // ports.MessageStore.
 func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
-	prepared, err := domain.PrepareWrite(streamName, msgs, expected)
+	prepared, err := n.e.store.opts.limits().PrepareWrite(streamName, msgs, expected)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +272,7 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 		if m.GlobalPosition < domain.FirstGlobalPosition || i > 0 && m.GlobalPosition <= msgs[i-1].GlobalPosition {
 			return fmt.Errorf("%w: import message %d: global position %d is not above the previous one", domain.ErrInvalidMessage, i, m.GlobalPosition)
 		}
-		p, err := domain.NewMessage{ID: m.ID, Type: m.Type, Data: m.Data, Metadata: m.Metadata}.Prepare()
+		p, err := n.e.store.opts.limits().Prepare(domain.NewMessage{ID: m.ID, Type: m.Type, Data: m.Data, Metadata: m.Metadata})
 		if err != nil {
 			return fmt.Errorf("import message %d: %w", i, err)
 		}

@@ -5,7 +5,6 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -18,10 +17,9 @@ import (
 	"github.com/messagedb-go/messagedb/ports"
 )
 
-var errClosed = errors.New("memstore: store closed")
-
 // Store is an in-memory backend.
 type Store struct {
+	limits     domain.Limits
 	mu         sync.Mutex
 	closed     bool
 	namespaces map[string]*namespace
@@ -43,9 +41,13 @@ type namespace struct {
 	watchers map[string]map[chan struct{}]struct{}
 }
 
-// New returns an empty store.
-func New() *Store {
-	return &Store{namespaces: map[string]*namespace{}}
+// New returns an empty store with the default limits.
+func New() *Store { return NewWithLimits(domain.Limits{}) }
+
+// NewWithLimits returns an empty store that applies limits to writes and
+// imports.
+func NewWithLimits(limits domain.Limits) *Store {
+	return &Store{limits: limits, namespaces: map[string]*namespace{}}
 }
 
 // Close makes the store and its message stores fail.
@@ -64,10 +66,13 @@ func (s *Store) CreateNamespace(_ context.Context, id string, opts domain.Namesp
 	if err := domain.ValidateNamespaceID(id); err != nil {
 		return domain.Namespace{}, err
 	}
+	if err := opts.Validate(); err != nil {
+		return domain.Namespace{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return domain.Namespace{}, errClosed
+		return domain.Namespace{}, domain.ErrClosed
 	}
 	if _, ok := s.namespaces[id]; ok {
 		return domain.Namespace{}, fmt.Errorf("create namespace %s: %w", id, domain.ErrNamespaceExists)
@@ -117,7 +122,7 @@ func (s *Store) ListNamespaces(_ context.Context) ([]domain.Namespace, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, errClosed
+		return nil, domain.ErrClosed
 	}
 	out := make([]domain.Namespace, 0, len(s.namespaces))
 	for _, ns := range s.namespaces {
@@ -139,8 +144,11 @@ func (s *Store) MessageStore(_ context.Context, id string) (ports.MessageStore, 
 }
 
 func (s *Store) lookup(id string) (*namespace, error) {
+	if err := domain.ValidateNamespaceID(id); err != nil {
+		return nil, err
+	}
 	if s.closed {
-		return nil, errClosed
+		return nil, domain.ErrClosed
 	}
 	ns, ok := s.namespaces[id]
 	if !ok {
@@ -177,7 +185,7 @@ func (m *messageStore) lock() error {
 	m.s.mu.Lock()
 	if m.s.closed {
 		m.s.mu.Unlock()
-		return errClosed
+		return domain.ErrClosed
 	}
 	if m.ns.deleted {
 		m.s.mu.Unlock()
@@ -200,10 +208,13 @@ func (m *messageStore) WriteMessage(ctx context.Context, streamName string, msg 
 	return res[0], nil
 }
 
-func (m *messageStore) WriteMessages(_ context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
-	prepared, err := domain.PrepareWrite(streamName, msgs, expected)
+func (m *messageStore) WriteMessages(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
+	prepared, err := m.s.limits.PrepareWrite(streamName, msgs, expected)
 	if err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("write %s: %w", streamName, err)
 	}
 	if err := m.lock(); err != nil {
 		return nil, err
@@ -340,6 +351,9 @@ func (m *messageStore) GetLastStreamMessage(_ context.Context, streamName string
 	if err := domain.ValidateStreamName(streamName); err != nil {
 		return domain.Message{}, err
 	}
+	if err := domain.ValidateTypeFilter(messageType); err != nil {
+		return domain.Message{}, err
+	}
 	if err := m.lock(); err != nil {
 		return domain.Message{}, err
 	}
@@ -369,7 +383,7 @@ func (m *messageStore) ImportMessages(_ context.Context, msgs []domain.Message) 
 		if err := domain.ValidateStreamName(msg.StreamName); err != nil {
 			return err
 		}
-		if _, err := (domain.NewMessage{ID: msg.ID, Type: msg.Type, Data: msg.Data, Metadata: msg.Metadata}).Prepare(); err != nil {
+		if _, err := m.s.limits.Prepare(domain.NewMessage{ID: msg.ID, Type: msg.Type, Data: msg.Data, Metadata: msg.Metadata}); err != nil {
 			return err
 		}
 		if msg.ID == uuid.Nil {
