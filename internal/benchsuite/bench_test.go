@@ -104,25 +104,31 @@ func BenchmarkWriteMessageConcurrent(b *testing.B) {
 		ms := newNamespace(b, be, writers)
 		start := make(chan struct{})
 		errs := make(chan error, writers)
-		var wg sync.WaitGroup
+		var ready, done sync.WaitGroup
 		for g := range writers {
 			n := b.N / writers
 			if g < b.N%writers {
 				n++
 			}
-			wg.Go(func() {
+			ready.Add(1)
+			done.Go(func() {
+				// One untimed write each first, so that every connection
+				// is open before the clock starts.
+				_, err := ms.WriteMessage(ctx, fmt.Sprintf("warmup%d-1", g), benchsuite.NewMessage(), domain.AnyVersion)
+				ready.Done()
 				<-start
-				for i := range n {
-					if _, err := ms.WriteMessage(ctx, fmt.Sprintf("account%d-%d", g, i%100), benchsuite.NewMessage(), domain.AnyVersion); err != nil {
-						errs <- err
-						return
-					}
+				for i := 0; i < n && err == nil; i++ {
+					_, err = ms.WriteMessage(ctx, fmt.Sprintf("account%d-%d", g, i%100), benchsuite.NewMessage(), domain.AnyVersion)
+				}
+				if err != nil {
+					errs <- err
 				}
 			})
 		}
+		ready.Wait()
 		b.ResetTimer()
-		close(start)
-		wg.Wait()
+		close(start) // all writers at once
+		done.Wait()
 		b.StopTimer()
 		close(errs)
 		if err := <-errs; err != nil {
