@@ -74,7 +74,7 @@ func writeChart(w io.Writer, rows []Row) {
 		if !slices.Contains(ops, r.Op) {
 			ops = append(ops, r.Op)
 		}
-		width = max(width, len(r.Op), len(r.Backend))
+		width = max(width, len(r.Backend))
 	}
 	if len(ops) == 0 {
 		return
@@ -122,6 +122,7 @@ func WriteMachine(w io.Writer, notes []string) {
 	if b, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
 		goVersion = strings.TrimSpace(string(b))
 	}
+	fmt.Fprint(w, "### Machine\n\n")
 	fmt.Fprintf(w, "- CPU: %s, %d logical CPUs (GOMAXPROCS %d)\n", cpu, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	fmt.Fprintf(w, "- Memory: %s\n", mem)
 	fmt.Fprintf(w, "- Kernel: Linux %s (%s/%s)\n", kernel, runtime.GOOS, runtime.GOARCH)

@@ -294,6 +294,11 @@ func BenchmarkRawInsert(b *testing.B) {
 		}
 		defer db.Close()
 		db.SetMaxOpenConns(1)
+		var version string
+		if err := db.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("sqlite: SQLite %s (modernc.org/sqlite), WAL, synchronous %s", version, syncs[be])
 		if _, err := db.ExecContext(ctx, string(schema)); err != nil {
 			b.Fatal(err)
 		}

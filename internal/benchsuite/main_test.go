@@ -221,11 +221,41 @@ func sharedURL(tb testing.TB) string {
 		if shared.err == nil {
 			shared.url, shared.err = withDatabase(base, shared.name)
 		}
+		if shared.err == nil {
+			var about string
+			about, shared.err = describeServer(shared.url)
+			tb.Logf("postgres: %s", about)
+		}
 	})
 	if shared.err != nil {
 		tb.Fatalf("shared database: %v", shared.err)
 	}
 	return shared.url
+}
+
+// describeServer returns the server's version and the settings that weigh
+// on the benchmarks, for the report.
+func describeServer(url string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	var version string
+	if err := conn.QueryRow(ctx, "SHOW server_version").Scan(&version); err != nil {
+		return "", err
+	}
+	about := "PostgreSQL " + version
+	for _, name := range []string{"fsync", "synchronous_commit", "wal_sync_method", "full_page_writes", "shared_buffers", "max_connections"} {
+		var v string
+		if err := conn.QueryRow(ctx, "SELECT current_setting($1)", name).Scan(&v); err != nil {
+			return "", err
+		}
+		about += ", " + name + "=" + v
+	}
+	return about, nil
 }
 
 func dropSharedDatabase() {
