@@ -11,8 +11,10 @@
 // seed targets decide the exit code.
 //
 // With -markdown it prints the report of docs/benchmarks.md instead: the
-// machine, one table per backend and a chart. With -input it reads saved
-// go test -bench output instead of running the benchmarks.
+// machine, one table per backend and a chart; -update docs/benchmarks.md
+// writes it into that file, between its "benchcheck:begin" and
+// "benchcheck:end" comments. With -input it reads saved go test -bench
+// output instead of running the benchmarks.
 //
 // Exit status: 0 when every seed target is met, 1 when one is missed, 2 on
 // bad usage, when go test or a benchmark fails or is skipped, or when a seed
@@ -49,6 +51,7 @@ type config struct {
 	markdown  bool
 	input     string
 	raw       string
+	update    string
 	timeout   time.Duration
 }
 
@@ -62,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.markdown, "markdown", false, "print the Markdown report (machine, tables, chart)")
 	fs.StringVar(&c.input, "input", "", "read go test -bench output from this file (- for standard input) instead of running the benchmarks")
 	fs.StringVar(&c.raw, "raw", "", "also write the go test output to this file")
+	fs.StringVar(&c.update, "update", "", "replace the generated part of this Markdown file (docs/benchmarks.md) with the report")
 	fs.DurationVar(&c.timeout, "timeout", time.Hour, "go test -timeout")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./internal/benchcheck [flags]")
@@ -127,10 +131,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		sink = io.MultiWriter(sink, f)
 	}
 	var runErr error
+	command, load := "", ""
 	switch c.input {
 	case "":
+		load = loadAverage()
 		args := benchArgs(c)
-		fmt.Fprintf(stderr, "benchcheck: go %s\n", strings.Join(args, " "))
+		command = "go " + shellQuote(args)
+		fmt.Fprintf(stderr, "benchcheck: %s\n", command)
 		cmd := exec.Command("go", args...)
 		cmd.Stdout = sink
 		cmd.Stderr = sink
@@ -156,12 +163,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	rows, missed, missing := Verdict(out, c.backends)
 	fmt.Fprintln(stderr)
-	if c.markdown {
-		WriteMachine(stdout, out.Notes)
+	switch {
+	case c.update != "":
+		var report strings.Builder
+		WriteMachine(&report, command, load, out.Notes)
+		WriteMarkdown(&report, rows)
+		if err := updateFile(c.update, report.String()); err != nil {
+			fmt.Fprintln(stderr, "benchcheck:", err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "benchcheck: updated %s\n", c.update)
+	case c.markdown:
+		WriteMachine(stdout, command, load, out.Notes)
 		WriteMarkdown(stdout, rows)
-	} else if err := WriteText(stdout, rows); err != nil {
-		fmt.Fprintln(stderr, "benchcheck:", err)
-		return 2
+	default:
+		if err := WriteText(stdout, rows); err != nil {
+			fmt.Fprintln(stderr, "benchcheck:", err)
+			return 2
+		}
 	}
 
 	code := 0
@@ -185,4 +204,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "benchcheck: every seed performance target is met")
 	}
 	return code
+}
+
+// updateFile replaces the generated part of the Markdown file at path.
+func updateFile(path, report string) error {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	updated, err := splice(string(doc), report)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, []byte(updated), 0o644)
+}
+
+// shellQuote joins args for a shell, quoting those that need it.
+func shellQuote(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " $^|()*?[]'\"\\") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		quoted[i] = a
+	}
+	return strings.Join(quoted, " ")
 }

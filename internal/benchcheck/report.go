@@ -96,8 +96,11 @@ func writeChart(w io.Writer, rows []Row) {
 	fmt.Fprint(w, "```\n\n")
 }
 
-// WriteMachine prints what the report was measured on, as a Markdown list.
-func WriteMachine(w io.Writer, notes []string) {
+// WriteMachine prints what the report was measured on, as a Markdown list:
+// the machine, the command and the load average before it ran (if known),
+// and the benchmarks' notes (server versions and settings, fixture build
+// times).
+func WriteMachine(w io.Writer, command, load string, notes []string) {
 	cpu := "unknown"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
@@ -127,6 +130,12 @@ func WriteMachine(w io.Writer, notes []string) {
 	fmt.Fprintf(w, "- Memory: %s\n", mem)
 	fmt.Fprintf(w, "- Kernel: Linux %s (%s/%s)\n", kernel, runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "- Go: %s\n", goVersion)
+	if command != "" {
+		fmt.Fprintf(w, "- Command: `%s`\n", command)
+	}
+	if load != "" {
+		fmt.Fprintf(w, "- Load average before the run (1, 5, 15 min): %s\n", load)
+	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "- %s\n", n)
 	}
@@ -197,4 +206,33 @@ func goalStatus(r Row) string {
 		return "met"
 	}
 	return r.GoalStatus
+}
+
+// Markers around the generated part of a report file (see -update).
+const (
+	beginMarker = "<!-- benchcheck:begin -->"
+	endMarker   = "<!-- benchcheck:end -->"
+)
+
+// splice returns doc with the text between its markers replaced by report.
+func splice(doc, report string) (string, error) {
+	i := strings.Index(doc, beginMarker)
+	j := strings.Index(doc, endMarker)
+	if i < 0 || j < i {
+		return "", fmt.Errorf("no %s ... %s block", beginMarker, endMarker)
+	}
+	return doc[:i+len(beginMarker)] + "\n\n" + report + doc[j:], nil
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages, or "".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], ", ")
 }

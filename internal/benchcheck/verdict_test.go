@@ -227,3 +227,44 @@ func TestBenchArgs(t *testing.T) {
 		t.Errorf("go %s\nwant go %s", got, want)
 	}
 }
+
+func TestRun_Update(t *testing.T) {
+	dir := t.TempDir()
+	input := filepath.Join(dir, "out.txt")
+	doc := filepath.Join(dir, "benchmarks.md")
+	if err := os.WriteFile(input, []byte(passingOutput()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := "# Benchmarks\n\nBy hand.\n\n" + beginMarker + "\nold tables\n" + endMarker + "\n\nAlso by hand.\n"
+	if err := os.WriteFile(doc, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-input", input, "-update", doc}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, stderr.String())
+	}
+	b, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
+	for _, want := range []string{"# Benchmarks\n\nBy hand.\n\n" + beginMarker + "\n\n### Machine", "### PostgreSQL", "| WriteMessage |", endMarker + "\n\nAlso by hand.\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("updated file lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "old tables") {
+		t.Errorf("the old report is still there:\n%s", got)
+	}
+
+	// A file without markers is left alone, and the command fails.
+	if err := os.WriteFile(doc, []byte("no markers\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := run([]string{"-input", input, "-update", doc}, &stdout, &stderr); code != 2 {
+		t.Errorf("exit status %d for a file without markers, want 2", code)
+	}
+	if b, _ := os.ReadFile(doc); string(b) != "no markers\n" {
+		t.Errorf("file without markers changed to %q", b)
+	}
+}
