@@ -130,6 +130,9 @@ func WriteMachine(w io.Writer, command, load string, notes []string) {
 	fmt.Fprintf(w, "- Memory: %s\n", mem)
 	fmt.Fprintf(w, "- Kernel: Linux %s (%s/%s)\n", kernel, runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "- Go: %s\n", goVersion)
+	if fs := tempFS(); fs != "" {
+		fmt.Fprintf(w, "- Temporary directory (SQLite files, the PostgreSQL cluster): %s\n", fs)
+	}
 	if command != "" {
 		fmt.Fprintf(w, "- Command: `%s`\n", command)
 	}
@@ -235,4 +238,28 @@ func loadAverage() string {
 		return ""
 	}
 	return strings.Join(f[:3], ", ")
+}
+
+// tempFS describes the file system of the temporary directory, where the
+// SQLite files and the throwaway PostgreSQL cluster live: what an fsync
+// costs depends on it.
+func tempFS() string {
+	b, err := os.ReadFile("/proc/mounts")
+	if err != nil {
+		return ""
+	}
+	dir := os.TempDir()
+	best, desc := "", ""
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line) // device mount-point type options ...
+		if len(f) < 3 {
+			continue
+		}
+		mp := f[1]
+		inside := dir == mp || strings.HasPrefix(dir, strings.TrimSuffix(mp, "/")+"/")
+		if inside && len(mp) >= len(best) {
+			best, desc = mp, fmt.Sprintf("%s on %s (%s, mounted at %s)", dir, f[2], f[0], mp)
+		}
+	}
+	return desc
 }
