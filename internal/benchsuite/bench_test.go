@@ -72,6 +72,56 @@ func BenchmarkWriteMessage(b *testing.B) {
 	})
 }
 
+// BenchmarkRawInsert is the baseline of SQLite file writes: one INSERT of a
+// message row into the same table (the namespace migration), with the
+// modernc driver directly, in WAL mode with the same synchronous setting, in
+// its own (autocommit) transaction. It tells what messagedb adds to the
+// cost of a commit. It runs right after BenchmarkWriteMessage so that the
+// two are measured under the same load.
+func BenchmarkRawInsert(b *testing.B) {
+	syncs := map[*backend]string{fileBackend: "FULL", fileNormalBackend: "NORMAL"}
+	run(b, []*backend{fileBackend, fileNormalBackend}, nil, func(b *testing.B, be *backend) {
+		ctx := context.Background()
+		ddl, err := migrations.Namespace(migrations.SQLite)
+		if err != nil {
+			b.Fatal(err)
+		}
+		schema, err := fs.ReadFile(ddl, "001_message_db.sql")
+		if err != nil {
+			b.Fatal(err)
+		}
+		path := filepath.Join(b.TempDir(), "raw.db")
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous("+syncs[be]+")&_pragma=busy_timeout(5000)")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		db.SetMaxOpenConns(1)
+		var version string
+		if err := db.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("sqlite: SQLite %s (modernc.org/sqlite), WAL, synchronous %s", version, syncs[be])
+		if _, err := db.ExecContext(ctx, string(schema)); err != nil {
+			b.Fatal(err)
+		}
+		st, err := db.PrepareContext(ctx, "INSERT INTO messages (position, time, stream_name, type, data, metadata, id, category, group_hash, correlation_category) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		data, meta := string(benchsuite.Data), string(benchsuite.Metadata)
+		i := 0
+		for b.Loop() {
+			if _, err := st.ExecContext(ctx, i, time.Now().UTC().Format(time.RFC3339Nano), "account-1", "Deposited",
+				data, meta, uuid.NewString(), "account", int64(i), "payment"); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
 // BenchmarkWriteMessages writes batches of 100 to new streams; ns/op is per
 // batch.
 func BenchmarkWriteMessages(b *testing.B) {
@@ -263,55 +313,6 @@ func BenchmarkDeleteNamespace(b *testing.B) {
 			}
 			b.StartTimer()
 			if err := s.DeleteNamespace(ctx, id); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-	})
-}
-
-// BenchmarkRawInsert is the baseline of SQLite file writes: one INSERT of a
-// message row into the same table (the namespace migration), with the
-// modernc driver directly, in WAL mode with the same synchronous setting, in
-// its own (autocommit) transaction. It tells what messagedb adds to the
-// cost of a commit.
-func BenchmarkRawInsert(b *testing.B) {
-	syncs := map[*backend]string{fileBackend: "FULL", fileNormalBackend: "NORMAL"}
-	run(b, []*backend{fileBackend, fileNormalBackend}, nil, func(b *testing.B, be *backend) {
-		ctx := context.Background()
-		ddl, err := migrations.Namespace(migrations.SQLite)
-		if err != nil {
-			b.Fatal(err)
-		}
-		schema, err := fs.ReadFile(ddl, "001_message_db.sql")
-		if err != nil {
-			b.Fatal(err)
-		}
-		path := filepath.Join(b.TempDir(), "raw.db")
-		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous("+syncs[be]+")&_pragma=busy_timeout(5000)")
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer db.Close()
-		db.SetMaxOpenConns(1)
-		var version string
-		if err := db.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("sqlite: SQLite %s (modernc.org/sqlite), WAL, synchronous %s", version, syncs[be])
-		if _, err := db.ExecContext(ctx, string(schema)); err != nil {
-			b.Fatal(err)
-		}
-		st, err := db.PrepareContext(ctx, "INSERT INTO messages (position, time, stream_name, type, data, metadata, id, category, group_hash, correlation_category) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer st.Close()
-		data, meta := string(benchsuite.Data), string(benchsuite.Metadata)
-		i := 0
-		for b.Loop() {
-			if _, err := st.ExecContext(ctx, i, time.Now().UTC().Format(time.RFC3339Nano), "account-1", "Deposited",
-				data, meta, uuid.NewString(), "account", int64(i), "payment"); err != nil {
 				b.Fatal(err)
 			}
 			i++
