@@ -13,7 +13,8 @@
 // With -markdown it prints the report of docs/benchmarks.md instead: the
 // machine, one table per backend and a chart; -update docs/benchmarks.md
 // writes it into that file, between its "benchcheck:begin" and
-// "benchcheck:end" comments. With -input it reads saved go test -bench
+// "benchcheck:end" comments, unless a benchmark failed or a seed target has
+// no result. With -input it reads saved go test -bench
 // output instead of running the benchmarks.
 //
 // Exit status: 0 when every seed target is met, 1 when one is missed, 2 on
@@ -64,8 +65,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	backendList := fs.String("backend", strings.Join(backends, ","), "comma-separated backends to run")
 	fs.BoolVar(&c.markdown, "markdown", false, "print the Markdown report (machine, tables, chart)")
 	fs.StringVar(&c.input, "input", "", "read go test -bench output from this file (- for standard input) instead of running the benchmarks")
-	fs.StringVar(&c.raw, "raw", "", "also write the go test output to this file")
-	fs.StringVar(&c.update, "update", "", "replace the generated part of this Markdown file (docs/benchmarks.md) with the report")
+	fs.StringVar(&c.raw, "raw", "", "also write the output of the go test run to this file")
+	fs.StringVar(&c.update, "update", "", "replace the generated part of this Markdown file (docs/benchmarks.md) with the report, unless the run is incomplete")
 	fs.DurationVar(&c.timeout, "timeout", time.Hour, "go test -timeout")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./internal/benchcheck [flags]")
@@ -162,8 +163,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	rows, missed, missing := Verdict(out, c.backends)
+	incomplete := len(out.Failures) > 0 || missing || runErr != nil
 	fmt.Fprintln(stderr)
 	switch {
+	case c.update != "" && incomplete:
+		// Keep the file's report rather than replace it with a partial one.
+		fmt.Fprintf(stderr, "benchcheck: %s not updated: the run is incomplete\n", c.update)
+		_ = WriteText(stdout, rows)
 	case c.update != "":
 		var report strings.Builder
 		WriteMachine(&report, command, load, out.Notes)

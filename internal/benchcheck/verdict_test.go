@@ -257,6 +257,18 @@ func TestRun_Update(t *testing.T) {
 		t.Errorf("the old report is still there:\n%s", got)
 	}
 
+	// An incomplete run leaves the report as it was.
+	failed := filepath.Join(dir, "failed.txt")
+	if err := os.WriteFile(failed, []byte("--- FAIL: BenchmarkWriteMessage/postgres/MDB001_7A_T1-2\nFAIL\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := run([]string{"-input", failed, "-update", doc}, &stdout, &stderr); code != 2 {
+		t.Errorf("exit status %d for a failed run, want 2", code)
+	}
+	if b, _ := os.ReadFile(doc); string(b) != got {
+		t.Errorf("a failed run changed the report to:\n%s", b)
+	}
+
 	// A file without markers is left alone, and the command fails.
 	if err := os.WriteFile(doc, []byte("no markers\n"), 0o644); err != nil {
 		t.Fatal(err)
