@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/messagedb-go/messagedb/adapters/postgres"
-	"github.com/messagedb-go/messagedb/adapters/sqlite"
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/ports"
 )
@@ -84,8 +82,7 @@ func (RetryOnError) errorPolicy() {}
 //
 // Errors that retrying cannot cure end Run at once: those matching a domain
 // sentinel (domain.ErrNamespaceNotFound when the namespace was deleted,
-// domain.ErrInvalidOptions, ...) and a closed store (postgres.ErrClosed,
-// sqlite.ErrClosed).
+// domain.ErrInvalidOptions, domain.ErrClosed for a closed store, ...).
 type StoreRetry struct {
 	MinBackoff  time.Duration
 	MaxBackoff  time.Duration
@@ -549,8 +546,7 @@ var permanent = []error{
 	domain.ErrDuplicateMessageID,
 	domain.ErrInvalidOptions,
 	domain.ErrMigrationFailed,
-	postgres.ErrClosed,
-	sqlite.ErrClosed,
+	domain.ErrClosed,
 }
 
 // badPositionError reports a position message that holds no position:
