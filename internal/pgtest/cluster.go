@@ -72,24 +72,11 @@ func NewCluster(t testing.TB) *Cluster {
 }
 
 func newCluster() (*Cluster, error) {
-	bin, err := findBinDir()
+	bin, cred, running, err := create()
 	if err != nil {
 		return nil, err
 	}
-	cred, err := runAs()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := initCluster(bin, cred)
-	if err != nil {
-		return nil, err
-	}
-	running, err := launch(bin, cred, dir)
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	return &Cluster{bin: bin, cred: cred, dir: dir, url: running.url, running: running}, nil
+	return &Cluster{bin: bin, cred: cred, dir: running.dir, url: running.url, running: running}, nil
 }
 
 // URL returns the URL of the cluster's "postgres" database, the same

@@ -300,25 +300,30 @@ func sysProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
 }
 
 // start creates and starts a throwaway cluster.
-func start() (_ *cluster, err error) {
-	bin, err := findBinDir()
-	if err != nil {
-		return nil, err
+func start() (*cluster, error) {
+	_, _, c, err := create()
+	return c, err
+}
+
+// create finds the server binaries and the user to run them as, creates a
+// cluster in a new temporary directory and starts it. It returns the binary
+// directory and the user as well, for a Cluster that starts it again.
+func create() (bin string, cred *syscall.Credential, c *cluster, err error) {
+	if bin, err = findBinDir(); err != nil {
+		return "", nil, nil, err
 	}
-	cred, err := runAs()
-	if err != nil {
-		return nil, err
+	if cred, err = runAs(); err != nil {
+		return "", nil, nil, err
 	}
 	dir, err := initCluster(bin, cred)
 	if err != nil {
-		return nil, err
+		return "", nil, nil, err
 	}
-	c, err := launch(bin, cred, dir)
-	if err != nil {
+	if c, err = launch(bin, cred, dir); err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, err
+		return "", nil, nil, err
 	}
-	return c, nil
+	return bin, cred, c, nil
 }
 
 // initCluster creates a cluster directory owned by cred (nil: the current
