@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +23,6 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	closeFixtures()
-	dropSharedDatabase()
 	pgtest.Stop()
 	os.Exit(code)
 }
@@ -200,37 +197,24 @@ func closeFixtures() {
 	}
 }
 
-// shared is a PostgreSQL database made once per test binary for every
-// PostgreSQL benchmark (each in namespaces of its own), dropped by TestMain.
-var shared struct {
-	once sync.Once
-	base string
-	name string
-	url  string
-	err  error
-}
+// described makes the first PostgreSQL benchmark log the server's version
+// and settings.
+var described sync.Once
 
-// sharedURL returns the URL of the shared database.
+// sharedURL returns the URL of the database shared by every PostgreSQL
+// benchmark (each in namespaces of its own), dropped by TestMain's
+// pgtest.Stop.
 func sharedURL(tb testing.TB) string {
 	tb.Helper()
-	base := pgtest.URL(tb) // skips (or fails) without PostgreSQL
-	shared.once.Do(func() {
-		shared.base = base
-		shared.name = newID("messagedb_bench")
-		shared.err = execOn(base, "CREATE DATABASE "+pgx.Identifier{shared.name}.Sanitize())
-		if shared.err == nil {
-			shared.url, shared.err = withDatabase(base, shared.name)
+	u := pgtest.SharedDatabase(tb) // skips (or fails) without PostgreSQL
+	described.Do(func() {
+		about, err := describeServer(u)
+		if err != nil {
+			about = "(settings unknown: " + err.Error() + ")"
 		}
-		if shared.err == nil {
-			var about string
-			about, shared.err = describeServer(shared.url)
-			tb.Logf("postgres: %s", about)
-		}
+		tb.Logf("postgres: %s", about)
 	})
-	if shared.err != nil {
-		tb.Fatalf("shared database: %v", shared.err)
-	}
-	return shared.url
+	return u
 }
 
 // describeServer returns the server's version and the settings that weigh
@@ -258,15 +242,6 @@ func describeServer(url string) (string, error) {
 	return about, nil
 }
 
-func dropSharedDatabase() {
-	if shared.name == "" || shared.err != nil {
-		return
-	}
-	if err := execOn(shared.base, "DROP DATABASE IF EXISTS "+pgx.Identifier{shared.name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		fmt.Fprintf(os.Stderr, "drop database %s: %v\n", shared.name, err)
-	}
-}
-
 func execOn(url, sql string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -277,22 +252,4 @@ func execOn(url, sql string) error {
 	defer conn.Close(context.Background())
 	_, err = conn.Exec(ctx, sql)
 	return err
-}
-
-// withDatabase returns connection string s with its database set to name.
-func withDatabase(s, name string) (string, error) {
-	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
-		u, err := url.Parse(s)
-		if err != nil {
-			return "", err
-		}
-		u.Path = "/" + name
-		u.RawPath = ""
-		if q := u.Query(); q.Has("dbname") {
-			q.Set("dbname", name)
-			u.RawQuery = q.Encode()
-		}
-		return u.String(), nil
-	}
-	return s + " dbname=" + name, nil
 }

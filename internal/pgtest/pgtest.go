@@ -152,10 +152,67 @@ func NewDatabase(t testing.TB) string {
 	return u
 }
 
-// Stop stops the throwaway cluster, if one was started, and removes its
-// directory. It is safe to call at any time and more than once; a later URL
+// shared is the database of SharedDatabase, created once per test binary.
+var shared struct {
+	mu   sync.Mutex
+	base string // the server URL it was created on
+	name string
+	url  string
+	err  error
+}
+
+// SharedDatabase returns the URL of a database created on first use in the
+// server from URL(t) and shared by every test of the binary that calls it
+// (tests that keep to namespaces of their own). Stop drops it, so call Stop
+// (or use Main) at the end of TestMain.
+func SharedDatabase(t testing.TB) string {
+	t.Helper()
+	base := URL(t)
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.name == "" {
+		shared.base, shared.name = base, dbName("shared")
+		shared.err = execSQL(base, "CREATE DATABASE "+pgx.Identifier{shared.name}.Sanitize())
+		if shared.err == nil {
+			shared.url, shared.err = withDatabase(base, shared.name)
+		}
+	}
+	if shared.err != nil {
+		t.Fatalf("pgtest: shared database %s: %v", shared.name, shared.err)
+	}
+	return shared.url
+}
+
+// dropShared drops the database of SharedDatabase, if one was created.
+func dropShared() {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.name != "" && shared.err == nil {
+		if err := execSQL(shared.base, "DROP DATABASE IF EXISTS "+pgx.Identifier{shared.name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: drop shared database %s: %v\n", shared.name, err)
+		}
+	}
+	shared.base, shared.name, shared.url, shared.err = "", "", "", nil
+}
+
+// execSQL runs one statement on a new connection to u.
+func execSQL(u, sql string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// Stop drops the database of SharedDatabase, stops the throwaway cluster,
+// if one was started, and removes its directory. It is safe to call at any time and more than once; a later URL
 // call starts a new cluster.
 func Stop() {
+	dropShared()
 	mu.Lock()
 	defer mu.Unlock()
 	c := current
