@@ -45,6 +45,7 @@ func TestOpen_MaxMessageSize(t *testing.T) {
 
 			s, err := app.Open(ctx, url, nil)
 			require.NoError(t, err)
+			assert.Equal(t, int64(100), s.Limits().MessageSizeLimit(), "the store reports the limit it applies")
 			ns, err := s.EnsureNamespace(ctx, "limits", domain.NamespaceOptions{})
 			require.NoError(t, err)
 			_, err = ns.Write(ctx, "thing-1", sized(100), domain.AnyVersion)
@@ -71,6 +72,7 @@ func TestOpen_MaxMessageSize(t *testing.T) {
 			s, err = app.Open(ctx, url, &app.Options{MaxMessageSize: -1})
 			require.NoError(t, err)
 			defer s.Close()
+			assert.Equal(t, int64(-1), s.Limits().MessageSizeLimit())
 			ns, err = s.EnsureNamespace(ctx, "limits", domain.NamespaceOptions{})
 			require.NoError(t, err)
 			big := sized(int(domain.DefaultMaxMessageSize) + 1)
@@ -89,6 +91,7 @@ func TestOpen_DefaultMaxMessageSize(t *testing.T) {
 	s, err := app.Open(ctx, "memory:", nil)
 	require.NoError(t, err)
 	defer s.Close()
+	assert.Equal(t, domain.DefaultMaxMessageSize, s.Limits().MessageSizeLimit())
 	ns, err := s.EnsureNamespace(ctx, "limits", domain.NamespaceOptions{})
 	require.NoError(t, err)
 	_, err = ns.Write(ctx, "thing-1", sized(int(domain.DefaultMaxMessageSize)), domain.AnyVersion)

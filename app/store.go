@@ -26,6 +26,17 @@ func NewStore(backend ports.Store) *Store {
 // not offer.
 func (s *Store) Backend() ports.Store { return s.backend }
 
+// Limits returns the limits the backend applies to every write, for checking
+// a message as the store will (domain.Limits.PrepareWrite) before doing
+// anything else. A backend that does not report its limits (one without a
+// Limits method) is assumed to apply the defaults.
+func (s *Store) Limits() domain.Limits {
+	if l, ok := s.backend.(interface{ Limits() domain.Limits }); ok {
+		return l.Limits()
+	}
+	return domain.Limits{}
+}
+
 // Close closes the backend. Afterwards every call on the Store and on the
 // namespaces it handed out fails with an error matching domain.ErrClosed,
 // whatever the backend. Close may be called again, and concurrently with

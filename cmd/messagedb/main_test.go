@@ -170,6 +170,16 @@ func TestWrite_VersionConflict(t *testing.T) {
 	assert.Equal(t, "0\n", s.run("version", "acct-1"), "nothing written on conflict")
 }
 
+func TestWrite_StoreMessageSizeLimit(t *testing.T) {
+	s := &session{t: t, db: "sqlite:" + t.TempDir() + "?max_message_size=64"}
+	big := `{"note":"` + strings.Repeat("x", 100) + `"}`
+	line := s.fail(exitUsage, "write", "acct-1", "Opened", big)
+	assert.Contains(t, line, "64", "the error names the store's limit")
+	assert.Equal(t, "(no namespaces)\n", s.run("namespace", "list"), "a refused write creates no namespace")
+	s.run("write", "acct-1", "Opened", `{"note":"small"}`)
+	assert.Equal(t, "0\n", s.run("version", "acct-1"))
+}
+
 func TestNamespaces(t *testing.T) {
 	s := newSession(t)
 	assert.Equal(t, "(no namespaces)\n", s.run("namespace", "list"))

@@ -61,9 +61,14 @@ it does not exist.`,
 			if err != nil {
 				return err
 			}
-			// Check the write before creating the namespace for it; the
-			// prepared message carries the id that is printed.
-			prepared, err := domain.PrepareWrite(stream, []domain.NewMessage{msg}, ev)
+			// Check the write, with the store's limits, before creating
+			// the namespace for it; the prepared message carries the id
+			// that is printed.
+			s, err := c.open(ctx)
+			if err != nil {
+				return err
+			}
+			prepared, err := s.Limits().PrepareWrite(stream, []domain.NewMessage{msg}, ev)
 			if err != nil {
 				return err
 			}
