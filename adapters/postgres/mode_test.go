@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -179,34 +180,35 @@ func TestStore_CachedStatementsAfterNamespaceCreatedAgain(t *testing.T) {
 
 // firstMigrationOnly is the namespace migrations as they were before
 // 002_faster_writes.sql.
-func firstMigrationOnly(t *testing.T) (fs.FS, string) {
+func firstMigrationOnly(t *testing.T) fs.FS {
 	t.Helper()
 	all, err := migrations.Namespace(migrations.Postgres)
 	require.NoError(t, err)
 	first, err := fs.ReadFile(all, "001_message_db.sql")
 	require.NoError(t, err)
-	second, err := fs.ReadFile(all, "002_faster_writes.sql")
-	require.NoError(t, err)
-	return fstest.MapFS{"001_message_db.sql": {Data: first}}, string(second)
+	return fstest.MapFS{"001_message_db.sql": {Data: first}}
 }
 
-// A namespace created before 002_faster_writes.sql keeps working with this
-// adapter, and 002 applied to it keeps every message's group hash.
+// A namespace created before 002_faster_writes.sql works with this adapter
+// as it is, and is brought up to date when a Store first opens it: its
+// messages keep their group hash, and one that holds messages keeps its
+// group_hash column (no table rewrite) while an empty one gets the column
+// that inlines nothing.
 func TestStore_NamespaceOfTheFirstMigration(t *testing.T) {
 	ctx := context.Background()
-	first, second := firstMigrationOnly(t)
 	var opts postgres.Options
 	opts.MaxConns = 2
-	postgres.WithNamespaceMigrations(&opts, first)
-	old := scenario(t, newNamespace(t, openStore(t, sharedURL(t), &opts)))
+	postgres.WithNamespaceMigrations(&opts, firstMigrationOnly(t))
+	oldStore := openStore(t, sharedURL(t), &opts)
+	old := scenario(t, newNamespace(t, oldStore))
 	s := openStore(t, sharedURL(t), &postgres.Options{MaxConns: 2})
 	assert.Equal(t, old, scenario(t, newNamespace(t, s)), "both versions of a namespace read the same")
 
-	// Upgrade a namespace of the first migration that holds messages.
-	ns := newNamespace(t, openStore(t, sharedURL(t), &opts))
-	streams := groupFixture(t, ns)
+	full := newNamespace(t, oldStore)
+	streams := groupFixture(t, full)
+	empty := newNamespace(t, oldStore)
 	conn := sqlConn(t, sharedURL(t))
-	hashes := func() map[string]int64 {
+	hashes := func(ns *postgres.Namespace) map[string]int64 {
 		rows, err := conn.Query(ctx, "SELECT stream_name, group_hash FROM "+ns.Schema()+".messages")
 		require.NoError(t, err)
 		defer rows.Close()
@@ -220,21 +222,51 @@ func TestStore_NamespaceOfTheFirstMigration(t *testing.T) {
 		require.NoError(t, rows.Err())
 		return out
 	}
-	before := hashes()
+	generation := func(ns *postgres.Namespace) string {
+		var expr string
+		require.NoError(t, conn.QueryRow(ctx, `SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
+JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+WHERE d.adrelid = $1::regclass AND a.attname = 'group_hash'`, ns.Schema()+".messages").Scan(&expr))
+		return expr
+	}
+	applied := func(ns *postgres.Namespace) []string {
+		rows, err := conn.Query(ctx, "SELECT version FROM "+ns.Schema()+".schema_migrations ORDER BY version")
+		require.NoError(t, err)
+		versions, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return versions
+	}
+	before := hashes(full)
 	require.Len(t, before, len(streams))
-	_, err := conn.Exec(ctx, strings.ReplaceAll(second, migrations.SchemaPlaceholder, ns.Schema()))
-	require.NoError(t, err, "apply 002 to a namespace with messages")
-	assert.Equal(t, before, hashes(), "group hashes unchanged")
+	assert.Equal(t, []string{"001_message_db"}, applied(full))
+
+	// s did not create these namespaces: opening them migrates them.
+	fullNow, err := s.Namespace(ctx, full.ID())
+	require.NoError(t, err)
+	_, err = s.Namespace(ctx, empty.ID())
+	require.NoError(t, err)
+	for _, ns := range []*postgres.Namespace{full, empty} {
+		assert.Equal(t, []string{"001_message_db", "002_faster_writes"}, applied(ns), ns.ID())
+	}
+	assert.Equal(t, before, hashes(full), "group hashes unchanged")
 	for _, name := range streams {
 		h, ok := domain.GroupHash(name)
 		require.True(t, ok, name)
 		assert.Equal(t, h, before[name], "%s: the domain's group hash", name)
 	}
+	assert.Contains(t, generation(full), "group_hash(", "a namespace with messages keeps its column")
+	assert.NotContains(t, generation(empty), "group_hash(", "an empty namespace's column inlines nothing")
+
+	write(t, fullNow, "acct-99", msg("A", 99))
+	h, _ := domain.GroupHash("acct-99")
+	assert.Equal(t, h, hashes(full)["acct-99"], "a new message's group hash")
 	for member := range int64(3) {
-		msgs, err := ns.GetCategoryMessages(ctx, "acct", domain.CategoryOpts{ConsumerGroup: &domain.ConsumerGroup{Member: member, Size: 3}})
+		msgs, err := fullNow.GetCategoryMessages(ctx, "acct", domain.CategoryOpts{ConsumerGroup: &domain.ConsumerGroup{Member: member, Size: 3}})
 		require.NoError(t, err)
 		for _, m := range msgs {
 			assert.True(t, domain.IsMember(m.StreamName, member, 3), "%s in member %d", m.StreamName, member)
 		}
 	}
+	newNS := newNamespace(t, s)
+	assert.NotContains(t, generation(newNS), "group_hash(", "a new namespace's column inlines nothing")
 }

@@ -70,6 +70,9 @@ type Store struct {
 	// the namespace is deleted through this Store: a handle then fails even
 	// if a namespace of the same id is created again (as on SQLite).
 	deleted sync.Map // string → *atomic.Bool
+	// migrated holds the ids of the namespaces whose schema this Store
+	// created or brought up to date.
+	migrated sync.Map // string → struct{}
 }
 
 // deletedFlag returns the flag of the namespace's current incarnation.
@@ -129,8 +132,10 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	// for one plan whatever the arguments. PostgreSQL would otherwise plan
 	// the category reads again on every call: their generic plan's
 	// estimated cost stays above the custom plans', though it is the same
-	// index scan.
-	if cfg.RuntimeParams["plan_cache_mode"] == "" {
+	// index scan. (Only in the mode that prepares named statements: a
+	// connection pooler may refuse the parameter, and the other modes suit
+	// poolers.)
+	if mode == pgx.QueryExecModeCacheStatement && cfg.RuntimeParams["plan_cache_mode"] == "" {
 		cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
 	listenCfg.RuntimeParams["application_name"] = listenerApplicationName
@@ -256,6 +261,7 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 	if err != nil {
 		return domain.Namespace{}, s.closedOr(err)
 	}
+	s.migrated.Store(id, struct{}{})
 	return row.namespace(), nil
 }
 
@@ -286,6 +292,7 @@ func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
 		return nil
 	})
 	if err == nil {
+		s.migrated.Delete(id)
 		if old, ok := s.deleted.Swap(id, new(atomic.Bool)); ok {
 			old.(*atomic.Bool).Store(true)
 		}
@@ -329,7 +336,9 @@ func (s *Store) MessageStore(ctx context.Context, namespaceID string) (ports.Mes
 }
 
 // Namespace returns the namespace's message store, which also implements
-// ports.Importer and ports.Watcher.
+// ports.Importer and ports.Watcher. The first time a Store opens a
+// namespace that it did not create, it applies the namespace migrations
+// that the schema lacks (those added since the namespace was created).
 func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 	// The flag is taken before the lookup: a delete that commits after the
 	// lookup then marks this handle too.
@@ -338,9 +347,41 @@ func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := s.migrated.Load(id); !ok {
+		if err := s.migrateNamespace(ctx, row); err != nil {
+			return nil, err
+		}
+	}
 	n := newNamespace(s, row.ID, row.SchemaName)
 	n.deleted = deleted
 	return n, nil
+}
+
+// migrateNamespace applies the namespace migrations that the namespace's
+// schema lacks, in one transaction that holds its registry row: a delete
+// waits for it, and a namespace deleted meanwhile is not found rather than
+// made again as a bare schema.
+func (s *Store) migrateNamespace(ctx context.Context, row registryRow) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var one int
+		expr, ident := s.registry()
+		err := tx.NewSelect().TableExpr(expr, ident).ColumnExpr("1").Where("n.id = ?", row.ID).For("SHARE").Scan(ctx, &one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("messagedb: postgres: namespace %q: %w", row.ID, domain.ErrNamespaceNotFound)
+		}
+		if err != nil {
+			return dbError(ctx, "migrate namespace "+row.ID, err)
+		}
+		if err := s.migrator.ApplyNamespaceMigrationTx(ctx, tx, row.SchemaName); err != nil {
+			return migrationError(ctx, "migrate namespace "+row.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return s.closedOr(err)
+	}
+	s.migrated.Store(row.ID, struct{}{})
+	return nil
 }
 
 func (s *Store) lookup(ctx context.Context, id string) (registryRow, error) {
