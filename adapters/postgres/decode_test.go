@@ -8,6 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/require"
+
+	"github.com/messagedb-go/messagedb/domain"
 )
 
 // TestDecodeRowMatchesPgx checks the direct text parsers of scanMessages
@@ -54,4 +56,59 @@ func TestDecodeRowMatchesPgx(t *testing.T) {
 		var got int64
 		require.False(t, parseInt([]byte(in), &got), in)
 	}
+}
+
+// TestDecodeBinaryMatchesPgx checks the binary decoders of scanMessages
+// (prepared statements return uuid, bigint and timestamp in binary) against
+// values pgx encodes in binary.
+func TestDecodeBinaryMatchesPgx(t *testing.T) {
+	tm := pgtype.NewMap()
+	encode := func(oid uint32, v any) []byte {
+		t.Helper()
+		b, err := tm.Encode(oid, pgx.BinaryFormatCode, v, nil)
+		require.NoError(t, err)
+		return b
+	}
+	for _, in := range []time.Time{
+		time.Date(2026, 11, 26, 7, 26, 25, 123456000, time.UTC), time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 1000, time.UTC),
+	} {
+		var got time.Time
+		require.True(t, decodeTimestamp(encode(pgtype.TimestampOID, in), &got), in)
+		require.Equal(t, in, got)
+		require.Equal(t, time.UTC, got.Location())
+	}
+	for _, in := range []pgtype.Timestamp{{InfinityModifier: pgtype.Infinity, Valid: true}, {InfinityModifier: pgtype.NegativeInfinity, Valid: true}} {
+		var got time.Time
+		require.False(t, decodeTimestamp(encode(pgtype.TimestampOID, in), &got), "infinity is left to rows.Scan")
+	}
+	var got time.Time
+	require.False(t, decodeTimestamp([]byte{1, 2, 3}, &got))
+
+	for _, in := range []int64{0, 1, 42, 1 << 40, 9223372036854775807} {
+		var got int64
+		require.True(t, decodeInt(true, encode(pgtype.Int8OID, in), &got), in)
+		require.Equal(t, in, got)
+	}
+	var n int64
+	require.False(t, decodeInt(true, []byte{0, 1}, &n))
+
+	id := uuid.New()
+	raw := [][]byte{encode(pgtype.UUIDOID, id), []byte("acct-1"), []byte("Opened"), encode(pgtype.Int8OID, int64(3)),
+		encode(pgtype.Int8OID, int64(9)), nil, nil, encode(pgtype.TimestampOID, time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC))}
+	bin := [8]bool{true, false, false, true, true, true, true, true}
+	var m domain.Message
+	require.True(t, decodeRow(&bin, raw, &m))
+	require.Equal(t, domain.Message{ID: id, StreamName: "acct-1", Type: "Opened", Position: 3, GlobalPosition: 9,
+		Time: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)}, m)
+
+	doc, ok := jsonbText(true, encode(pgtype.JSONBOID, map[string]any{"a": 1}))
+	require.True(t, ok)
+	require.JSONEq(t, `{"a": 1}`, string(doc))
+	_, ok = jsonbText(true, []byte{2, '{', '}'})
+	require.False(t, ok, "an unknown jsonb version")
+	doc, ok = jsonbText(true, nil)
+	require.True(t, ok)
+	require.Nil(t, doc, "NULL")
 }

@@ -11,14 +11,35 @@
 // The role needs CREATE on the database (to create the metadata schema and
 // one schema per namespace). Open migrates the registry of namespaces, a
 // table in the metadata schema ("messagedb" unless Options.MetadataSchema
-// says otherwise). Queries run through bun over pgx's database/sql driver
-// with pgx's simple protocol, as bun documents for pgx: one message and one
-// round trip per query, and no server-side prepared statement left behind
-// (bun inlines its arguments, so caching statements would prepare one per
-// query text). pgx quotes the parameters itself, and insists on UTF-8 and
-// standard_conforming_strings for that. This also suits connection poolers
-// in transaction mode; WatchCategory's listener needs a session of its own,
-// so point it at the server or a session-mode pool.
+// says otherwise).
+//
+// # Queries and connection poolers
+//
+// The Store has one pgxpool pool (Options.MaxConns connections). The hot
+// paths, writes and reads of messages, use it directly, one round trip
+// each, in the URL's default_query_exec_mode: by default pgx's
+// cache_statement, where each connection prepares each statement once and
+// then only binds and executes it, and uuid, bigint and timestamp columns
+// come back in binary. These connections also start with plan_cache_mode
+// force_generic_plan (unless the URL sets it): the statements are this
+// package's own, each with one good plan, and PostgreSQL would otherwise plan
+// the category reads on every call. A connection keeps its statements when
+// a namespace is deleted; if the namespace is created again, PostgreSQL
+// plans them again for the new tables.
+//
+// Everything else (the registry, migrations, imports) runs through bun over
+// pgx's database/sql driver on the same pool, with pgx's simple protocol, as
+// bun documents for pgx: bun inlines its arguments, so caching statements
+// would prepare one per query text.
+//
+// Behind a connection pooler in transaction mode (PgBouncer), where named
+// prepared statements and startup parameters may not be supported, add
+// default_query_exec_mode=exec (or simple_protocol, or cache_describe) to
+// the URL: then no statement is prepared by name and no plan_cache_mode is
+// sent. In simple_protocol mode pgx quotes the parameters itself, and
+// insists on UTF-8 and standard_conforming_strings for that.
+// WatchCategory's listener needs a session of its own, so point it at the
+// server or a session-mode pool.
 //
 // # What a namespace becomes
 //
@@ -54,6 +75,19 @@
 // on every call).
 //
 // DeleteNamespace drops the schema with everything in it.
+//
+// The namespace migrations (migrations/namespace/postgres) are applied when
+// a namespace is created, and the first time a Store opens a namespace that
+// it did not create (so "messagedb migrate" brings every namespace up to
+// date). 002_faster_writes makes writes cheaper on the server without
+// changing any result: group_hash is computed by built-in functions only
+// (PostgreSQL prepares a generated column's expression for every INSERT,
+// and inlining the four SQL functions it called was a third of a write's
+// server time), write_messages takes the category lock inline, and the
+// write functions use generic plans. It rewrites the group_hash column only
+// in a namespace without messages; a namespace that holds messages keeps its
+// column, computed by group_hash(), whose body is now that one expression.
+// Its SQL-standard function body needs PostgreSQL 14 or later.
 //
 // # Locking
 //

@@ -2,10 +2,11 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -164,7 +165,7 @@ func (n *Namespace) GetStreamMessages(ctx context.Context, streamName string, op
 	if err := n.checkOpen(); err != nil {
 		return nil, err
 	}
-	return n.query(ctx, "read stream "+streamName, n.q.stream, streamName, opts.Position, limitArg(opts.Limit()))
+	return n.query(ctx, "read stream "+streamName, opts.Limit(), n.q.stream, n.s.mode, streamName, opts.Position, limitArg(opts.Limit()))
 }
 
 // GetCategoryMessages returns the category's messages from global position
@@ -180,7 +181,8 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 	if err := n.checkOpen(); err != nil {
 		return nil, err
 	}
-	args := []any{category, opts.StartPosition(), limitArg(opts.Limit())}
+	args := make([]any, 4, 7)
+	args[0], args[1], args[2], args[3] = n.s.mode, category, opts.StartPosition(), limitArg(opts.Limit())
 	query := n.q.category
 	switch g := opts.ConsumerGroup; {
 	case opts.Correlation == "" && g == nil:
@@ -194,7 +196,7 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 		query = n.q.correlGroup
 		args = append(args, opts.Correlation, g.Size, g.Member)
 	}
-	return n.query(ctx, "read category "+category, query, args...)
+	return n.query(ctx, "read category "+category, opts.Limit(), query, args...)
 }
 
 // GetAllMessages returns the namespace's messages from global position
@@ -208,7 +210,7 @@ func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.CategoryOpts
 	if err := n.checkOpen(); err != nil {
 		return nil, err
 	}
-	return n.query(ctx, "read all messages", n.q.all, opts.StartPosition(), limitArg(opts.Limit()))
+	return n.query(ctx, "read all messages", opts.Limit(), n.q.all, n.s.mode, opts.StartPosition(), limitArg(opts.Limit()))
 }
 
 // GetLastStreamMessage returns the stream's message with the highest
@@ -227,9 +229,9 @@ func (n *Namespace) GetLastStreamMessage(ctx context.Context, streamName string,
 	var msgs []domain.Message
 	var err error
 	if messageType == "" {
-		msgs, err = n.query(ctx, "read last message of "+streamName, n.q.last, streamName)
+		msgs, err = n.query(ctx, "read last message of "+streamName, 1, n.q.last, n.s.mode, streamName)
 	} else {
-		msgs, err = n.query(ctx, "read last message of "+streamName, n.q.lastOfType, streamName, messageType)
+		msgs, err = n.query(ctx, "read last message of "+streamName, 1, n.q.lastOfType, n.s.mode, streamName, messageType)
 	}
 	if err != nil {
 		return domain.Message{}, err
@@ -252,69 +254,69 @@ func (n *Namespace) GetStreamVersion(ctx context.Context, streamName string) (in
 	if err := n.checkOpen(); err != nil {
 		return 0, err
 	}
-	return n.streamVersion(ctx, n.s.db.DB, streamName)
+	return n.streamVersion(ctx, streamName)
 }
 
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-func (n *Namespace) streamVersion(ctx context.Context, q queryer, streamName string) (int64, error) {
-	var v sql.NullInt64
-	if err := q.QueryRowContext(ctx, n.q.version, streamName).Scan(&v); err != nil {
+func (n *Namespace) streamVersion(ctx context.Context, streamName string) (int64, error) {
+	var v *int64
+	if err := n.s.pool.QueryRow(ctx, n.q.version, n.s.mode, streamName).Scan(&v); err != nil {
 		return 0, n.fail(ctx, "read version of "+streamName, err)
 	}
-	if !v.Valid {
+	if v == nil {
 		return domain.NoStream, nil
 	}
-	return v.Int64, nil
+	return *v, nil
 }
 
-// query runs a read and scans the messages. Reads use the pool's pgx
-// connection directly: pgx scans the columns into their Go types without
-// database/sql's conversions, and data and metadata are compacted from the
-// row's bytes.
-func (n *Namespace) query(ctx context.Context, what, query string, args ...any) ([]domain.Message, error) {
-	var msgs []domain.Message
-	err := n.s.withConn(ctx, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		msgs, err = scanMessages(rows)
-		return err
-	})
+// query runs a read of at most limit messages (domain.Unlimited for no
+// limit) on the pool and scans them; args start with the query execution
+// mode. pgx hands over the row's bytes, which decodeRow and setJSON decode
+// without database/sql's conversions.
+func (n *Namespace) query(ctx context.Context, what string, limit int64, query string, args ...any) ([]domain.Message, error) {
+	rows, err := n.s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, n.fail(ctx, what, err)
+	}
+	msgs, err := scanMessages(rows, limit)
 	if err != nil {
 		return nil, n.fail(ctx, what, err)
 	}
 	return msgs, nil
 }
 
-// scanMessages reads rows of messageColumns and closes rows. The simple
-// protocol returns every column as text; decodeRow parses the usual forms of
-// that text directly from the row's bytes, and rows.Scan handles any other
+// scanMessages reads rows of messageColumns and closes rows. Depending on
+// the query execution mode, columns come as text (simple protocol) or, for
+// uuid, bigint and timestamp, in binary; decodeRow parses the usual forms of
+// either directly from the row's bytes, and rows.Scan handles any other
 // form (e.g. a timestamp in another DateStyle).
-func scanMessages(rows pgx.Rows) ([]domain.Message, error) {
+func scanMessages(rows pgx.Rows, limit int64) ([]domain.Message, error) {
 	defer rows.Close()
 	fds := rows.FieldDescriptions()
-	if len(fds) != 8 || fds[5].Format != pgx.TextFormatCode || fds[6].Format != pgx.TextFormatCode {
-		return nil, errors.New("data and metadata must come as text")
+	if len(fds) != 8 {
+		return nil, fmt.Errorf("read %d columns, want 8", len(fds))
 	}
-	allText := true
-	for _, fd := range fds {
-		allText = allText && fd.Format == pgx.TextFormatCode
+	var bin [8]bool
+	for i, fd := range fds {
+		bin[i] = fd.Format == pgx.BinaryFormatCode
 	}
-	msgs := []domain.Message{}
+	// Room for the usual batch without growing; a large batch size is no
+	// promise of as many messages.
+	msgs := make([]domain.Message, 0, max(0, min(limit, 128)))
 	for rows.Next() {
 		var m domain.Message
 		raw := rows.RawValues()
-		if !allText || !decodeRow(raw, &m) {
+		if !decodeRow(&bin, raw, &m) {
 			var err error
 			if m, err = scanRow(rows); err != nil {
 				return nil, err
 			}
 		}
-		setJSON(&m, raw[5], raw[6])
+		data, ok1 := jsonbText(bin[5], raw[5])
+		metadata, ok2 := jsonbText(bin[6], raw[6])
+		if !ok1 || !ok2 {
+			return nil, errors.New("jsonb in an unknown binary format version")
+		}
+		setJSON(&m, data, metadata)
 		msgs = append(msgs, m)
 	}
 	if err := rows.Err(); err != nil {
@@ -337,13 +339,43 @@ func scanRow(rows pgx.Rows) (domain.Message, error) {
 	return m, nil
 }
 
-// decodeRow sets m's id, stream name, type, positions and time from the text
-// of a row of messageColumns. It reports false, leaving m partly set, when a
-// value is not in the form it parses.
-func decodeRow(raw [][]byte, m *domain.Message) bool {
-	if len(raw) != 8 || raw[1] == nil || raw[2] == nil ||
-		!parseUUID(raw[0], &m.ID) || !parseInt(raw[3], &m.Position) || !parseInt(raw[4], &m.GlobalPosition) ||
-		!parseTimestamp(raw[7], &m.Time) {
+// jsonbText returns the text of a jsonb value (nil for NULL): b itself in
+// text format, b after its version byte in binary format. It reports false
+// for a binary version other than 1, the only one so far.
+func jsonbText(bin bool, b []byte) ([]byte, bool) {
+	if !bin || b == nil {
+		return b, true
+	}
+	if len(b) == 0 || b[0] != 1 {
+		return nil, false
+	}
+	return b[1:], true
+}
+
+// decodeRow sets m's id, stream name, type, positions and time from a row of
+// messageColumns, each column in text or binary format as bin says. It
+// reports false, leaving m partly set, when a value is not in a form it
+// parses.
+func decodeRow(bin *[8]bool, raw [][]byte, m *domain.Message) bool {
+	if len(raw) != 8 || raw[1] == nil || raw[2] == nil {
+		return false
+	}
+	if bin[0] {
+		if len(raw[0]) != 16 {
+			return false
+		}
+		m.ID = uuid.UUID(raw[0])
+	} else if !parseUUID(raw[0], &m.ID) {
+		return false
+	}
+	if !decodeInt(bin[3], raw[3], &m.Position) || !decodeInt(bin[4], raw[4], &m.GlobalPosition) {
+		return false
+	}
+	if bin[7] {
+		if !decodeTimestamp(raw[7], &m.Time) {
+			return false
+		}
+	} else if !parseTimestamp(raw[7], &m.Time) {
 		return false
 	}
 	// One allocation holds the stream name and the type.
@@ -353,6 +385,38 @@ func decodeRow(raw [][]byte, m *domain.Message) bool {
 	b.Write(raw[2])
 	both := b.String()
 	m.StreamName, m.Type = both[:len(raw[1])], both[len(raw[1]):]
+	return true
+}
+
+// decodeInt decodes a bigint: 8 bytes big-endian in binary format, else
+// text that parseInt takes.
+func decodeInt(bin bool, b []byte, v *int64) bool {
+	if !bin {
+		return parseInt(b, v)
+	}
+	if len(b) != 8 {
+		return false
+	}
+	*v = int64(binary.BigEndian.Uint64(b))
+	return true
+}
+
+// pgEpochMicros is 2000-01-01 00:00:00 UTC, PostgreSQL's timestamp epoch,
+// in microseconds since the Unix epoch.
+const pgEpochMicros = 946_684_800_000_000
+
+// decodeTimestamp decodes a timestamp without time zone in binary format:
+// microseconds since 2000-01-01, as UTC. The infinities (the extreme int64
+// values) are left to rows.Scan.
+func decodeTimestamp(b []byte, t *time.Time) bool {
+	if len(b) != 8 {
+		return false
+	}
+	us := int64(binary.BigEndian.Uint64(b))
+	if us == math.MaxInt64 || us == math.MinInt64 || us > math.MaxInt64-pgEpochMicros {
+		return false
+	}
+	*t = time.UnixMicro(us + pgEpochMicros).UTC()
 	return true
 }
 

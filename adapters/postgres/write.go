@@ -52,7 +52,7 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 	}
 
 	what := "write to " + streamName
-	rows, err := n.s.db.DB.QueryContext(ctx, n.q.write, streamName, ids, types, data, metadata, exp)
+	rows, err := n.s.pool.Query(ctx, n.q.write, n.s.mode, streamName, ids, types, data, metadata, exp)
 	if err != nil {
 		return nil, n.writeError(ctx, streamName, expected, err)
 	}
@@ -64,7 +64,7 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 	byID := make(map[uuid.UUID]stored, len(msgs))
 	written := false
 	for rows.Next() {
-		var id uuid.UUID
+		var id [16]byte
 		var s stored
 		if err := rows.Scan(&id, &s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition, &s.written); err != nil {
 			rows.Close()
@@ -73,11 +73,10 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 		written = s.written
 		byID[id] = s
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
-		rows.Close()
 		return nil, n.writeError(ctx, streamName, expected, err)
 	}
-	rows.Close()
 
 	out := make([]domain.WriteResult, len(msgs))
 	if written {
@@ -122,7 +121,7 @@ func (n *Namespace) writeError(ctx context.Context, streamName string, expected 
 		// Only a write outside the category lock (in SQL, by hand) can
 		// take the position first; report the version now.
 		exp, _ := expected.Value()
-		actual, verr := n.streamVersion(context.WithoutCancel(ctx), n.s.db.DB, streamName)
+		actual, verr := n.streamVersion(context.WithoutCancel(ctx), streamName)
 		if verr != nil {
 			actual = domain.NoStream
 		}
