@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
@@ -38,6 +40,11 @@ const (
 	applicationName         = "messagedb"
 	listenerApplicationName = "messagedb-listener"
 )
+
+// cancelSettleTimeout bounds how long a call whose context ended waits for
+// the server to confirm the cancellation of its statement, before it closes
+// the connection (a server that does not answer).
+const cancelSettleTimeout = time.Second
 
 // Options adjust a Store. The zero value (or nil) uses the defaults.
 type Options struct {
@@ -146,6 +153,16 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
 	listenCfg.RuntimeParams["application_name"] = listenerApplicationName
+	// A call whose context ends while its statement runs asks the server to
+	// cancel the statement and waits for the answer (at most
+	// cancelSettleTimeout): when the call returns, its transaction has
+	// either committed or rolled back, so a cancelled write that returns an
+	// error is not committed behind the caller's back. pgx's default closes
+	// the connection at once, leaving the outcome to the server. (Not for
+	// the listener, whose waits end by cancellation all the time.)
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelSettleTimeout}
+	}
 
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
