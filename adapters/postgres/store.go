@@ -80,19 +80,61 @@ type Store struct {
 	listener *listener
 	closed   atomic.Bool
 	limits   domain.Limits
-	// deleted maps a namespace id to the flag its handles share, set when
-	// the namespace is deleted through this Store: a handle then fails even
-	// if a namespace of the same id is created again (as on SQLite).
-	deleted sync.Map // string → *atomic.Bool
+	// incarnations maps a namespace id to the flag its handles share, set
+	// when the namespace is deleted through this Store: a handle then fails
+	// even if a namespace of the same id is created again (as on SQLite).
+	// An entry is kept only while a handle may hold its flag, so looking up
+	// ids that do not exist leaves nothing behind.
+	incarnationsMu sync.Mutex
+	incarnations   map[string]*incarnation
 	// migrated holds the ids of the namespaces whose schema this Store
 	// created or brought up to date.
 	migrated sync.Map // string → struct{}
 }
 
-// deletedFlag returns the flag of the namespace's current incarnation.
-func (s *Store) deletedFlag(id string) *atomic.Bool {
-	v, _ := s.deleted.LoadOrStore(id, new(atomic.Bool))
-	return v.(*atomic.Bool)
+// incarnation is the deleted flag of a namespace's current incarnation,
+// with what keeps it in Store.incarnations.
+type incarnation struct {
+	deleted atomic.Bool
+	pending int  // Namespace calls between taking it and their lookup's end
+	handed  bool // a handle holds it
+}
+
+// takeIncarnation returns the current incarnation of namespace id, for a
+// Namespace call; the call ends with releaseIncarnation.
+func (s *Store) takeIncarnation(id string) *incarnation {
+	s.incarnationsMu.Lock()
+	defer s.incarnationsMu.Unlock()
+	inc := s.incarnations[id]
+	if inc == nil {
+		inc = new(incarnation)
+		s.incarnations[id] = inc
+	}
+	inc.pending++
+	return inc
+}
+
+// releaseIncarnation ends a Namespace call that took inc: handed says
+// whether it made a handle. An incarnation no handle holds is forgotten.
+func (s *Store) releaseIncarnation(id string, inc *incarnation, handed bool) {
+	s.incarnationsMu.Lock()
+	defer s.incarnationsMu.Unlock()
+	inc.pending--
+	inc.handed = inc.handed || handed
+	if inc.pending == 0 && !inc.handed && s.incarnations[id] == inc {
+		delete(s.incarnations, id)
+	}
+}
+
+// endIncarnation marks the handles of namespace id deleted; the next
+// Namespace call starts a new incarnation.
+func (s *Store) endIncarnation(id string) {
+	s.incarnationsMu.Lock()
+	defer s.incarnationsMu.Unlock()
+	if inc := s.incarnations[id]; inc != nil {
+		inc.deleted.Store(true)
+		delete(s.incarnations, id)
+	}
 }
 
 var _ ports.Store = (*Store)(nil)
@@ -190,7 +232,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		closeAll()
 		return nil, migrationError(ctx, "migrate the registry", err)
 	}
-	s := &Store{db: db, pool: pool, mode: mode, mdSchema: o.MetadataSchema, migrator: m, limits: domain.Limits{MaxMessageSize: o.MaxMessageSize}}
+	s := &Store{incarnations: map[string]*incarnation{}, db: db, pool: pool, mode: mode, mdSchema: o.MetadataSchema, migrator: m, limits: domain.Limits{MaxMessageSize: o.MaxMessageSize}}
 	s.listener = newListener(listenCfg)
 	return s, nil
 }
@@ -320,9 +362,7 @@ func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
 	})
 	if err == nil {
 		s.migrated.Delete(id)
-		if old, ok := s.deleted.Swap(id, new(atomic.Bool)); ok {
-			old.(*atomic.Bool).Store(true)
-		}
+		s.endIncarnation(id)
 	}
 	return s.closedOr(err)
 }
@@ -372,18 +412,19 @@ func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 	}
 	// The flag is taken before the lookup: a delete that commits after the
 	// lookup then marks this handle too.
-	deleted := s.deletedFlag(id)
+	inc := s.takeIncarnation(id)
 	row, err := s.lookup(ctx, id)
+	if err == nil {
+		if _, ok := s.migrated.Load(id); !ok {
+			err = s.migrateNamespace(ctx, row)
+		}
+	}
+	s.releaseIncarnation(id, inc, err == nil)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := s.migrated.Load(id); !ok {
-		if err := s.migrateNamespace(ctx, row); err != nil {
-			return nil, err
-		}
-	}
 	n := newNamespace(s, row.ID, row.SchemaName)
-	n.deleted = deleted
+	n.deleted = &inc.deleted
 	return n, nil
 }
 
