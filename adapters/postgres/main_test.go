@@ -17,9 +17,6 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if fixture.s != nil {
-		_ = fixture.s.Close()
-	}
 	pgtest.Stop()
 	os.Exit(code)
 }
