@@ -165,7 +165,7 @@ func (n *Namespace) GetStreamMessages(ctx context.Context, streamName string, op
 	if err := n.checkOpen(); err != nil {
 		return nil, err
 	}
-	return n.query(ctx, "read stream "+streamName, opts.Limit(), n.q.stream, n.s.mode, streamName, opts.Position, limitArg(opts.Limit()))
+	return n.query(ctx, "read stream ", streamName, opts.Limit(), n.q.stream, n.s.mode, streamName, opts.Position, limitArg(opts.Limit()))
 }
 
 // GetCategoryMessages returns the category's messages from global position
@@ -196,7 +196,7 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 		query = n.q.correlGroup
 		args = append(args, opts.Correlation, g.Size, g.Member)
 	}
-	return n.query(ctx, "read category "+category, opts.Limit(), query, args...)
+	return n.query(ctx, "read category ", category, opts.Limit(), query, args...)
 }
 
 // GetAllMessages returns the namespace's messages from global position
@@ -210,7 +210,7 @@ func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.CategoryOpts
 	if err := n.checkOpen(); err != nil {
 		return nil, err
 	}
-	return n.query(ctx, "read all messages", opts.Limit(), n.q.all, n.s.mode, opts.StartPosition(), limitArg(opts.Limit()))
+	return n.query(ctx, "read all messages", "", opts.Limit(), n.q.all, n.s.mode, opts.StartPosition(), limitArg(opts.Limit()))
 }
 
 // GetLastStreamMessage returns the stream's message with the highest
@@ -229,9 +229,9 @@ func (n *Namespace) GetLastStreamMessage(ctx context.Context, streamName string,
 	var msgs []domain.Message
 	var err error
 	if messageType == "" {
-		msgs, err = n.query(ctx, "read last message of "+streamName, 1, n.q.last, n.s.mode, streamName)
+		msgs, err = n.query(ctx, "read last message of ", streamName, 1, n.q.last, n.s.mode, streamName)
 	} else {
-		msgs, err = n.query(ctx, "read last message of "+streamName, 1, n.q.lastOfType, n.s.mode, streamName, messageType)
+		msgs, err = n.query(ctx, "read last message of ", streamName, 1, n.q.lastOfType, n.s.mode, streamName, messageType)
 	}
 	if err != nil {
 		return domain.Message{}, err
@@ -271,15 +271,17 @@ func (n *Namespace) streamVersion(ctx context.Context, streamName string) (int64
 // query runs a read of at most limit messages (domain.Unlimited for no
 // limit) on the pool and scans them; args start with the query execution
 // mode. pgx hands over the row's bytes, which decodeRow and setJSON decode
-// without database/sql's conversions.
-func (n *Namespace) query(ctx context.Context, what string, limit int64, query string, args ...any) ([]domain.Message, error) {
+// without database/sql's conversions. An error names the read as what
+// followed by name, joined only then: a read that succeeds allocates no
+// description of itself.
+func (n *Namespace) query(ctx context.Context, what, name string, limit int64, query string, args ...any) ([]domain.Message, error) {
 	rows, err := n.s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, n.fail(ctx, what, err)
+		return nil, n.fail(ctx, what+name, err)
 	}
 	msgs, err := scanMessages(rows, limit)
 	if err != nil {
-		return nil, n.fail(ctx, what, err)
+		return nil, n.fail(ctx, what+name, err)
 	}
 	return msgs, nil
 }

@@ -51,7 +51,6 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 		exp = v
 	}
 
-	what := "write to " + streamName
 	rows, err := n.s.pool.Query(ctx, n.q.write, n.s.mode, streamName, ids, types, data, metadata, exp)
 	if err != nil {
 		return nil, n.writeError(ctx, streamName, expected, err)
@@ -68,7 +67,7 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 		var s stored
 		if err := rows.Scan(&id, &s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition, &s.written); err != nil {
 			rows.Close()
-			return nil, n.fail(ctx, what, err)
+			return nil, n.fail(ctx, "write to "+streamName, err)
 		}
 		written = s.written
 		byID[id] = s
@@ -83,7 +82,7 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 		for i, m := range msgs {
 			s, ok := byID[m.ID]
 			if !ok {
-				return nil, fmt.Errorf("messagedb: postgres: %s: message %s missing from the write's result", n.op(what), m.ID)
+				return nil, fmt.Errorf("messagedb: postgres: %s: message %s missing from the write's result", n.op("write to "+streamName), m.ID)
 			}
 			out[i] = s.res
 		}
