@@ -520,11 +520,7 @@ func parseTimestamp(b []byte, t *time.Time) bool {
 // metadata leaves Metadata nil.
 func setJSON(m *domain.Message, data, metadata []byte) {
 	if data == nil {
-		m.Data = json.RawMessage("null")
-		if metadata != nil {
-			m.Metadata = compactJSONB(metadata)
-		}
-		return
+		data = []byte("null")
 	}
 	buf := make([]byte, 0, len(data)+len(metadata))
 	buf = appendCompactJSONB(buf, data)
@@ -536,19 +532,10 @@ func setJSON(m *domain.Message, data, metadata []byte) {
 	}
 }
 
-// compactJSONB copies the text of a jsonb value without the blank that
+// appendCompactJSONB appends the jsonb text b to out without the blank that
 // PostgreSQL writes after each ":" and "," outside strings (its only
 // insignificant white space), so that messages read back in the same compact
-// form as on SQLite. NULL data (written through SQL) reads as JSON null.
-func compactJSONB(b []byte) json.RawMessage {
-	if b == nil {
-		return json.RawMessage("null")
-	}
-	return appendCompactJSONB(make([]byte, 0, len(b)), b)
-}
-
-// appendCompactJSONB appends the jsonb text b to out without its blanks (see
-// compactJSONB).
+// form as on SQLite.
 func appendCompactJSONB(out, b []byte) []byte {
 	inString, escaped := false, false
 	for i := 0; i < len(b); i++ {

@@ -363,3 +363,24 @@ func TestSQL_NoSearchPath(t *testing.T) {
 	_, err = s.CreateNamespace(ctx, newID("np"), domain.NamespaceOptions{})
 	require.NoError(t, err)
 }
+
+// Message DB's data column accepts NULL (a client may write it through SQL):
+// it reads as JSON null, and the metadata beside it still reads compact.
+func TestSQL_NullDataReadsAsJSONNull(t *testing.T) {
+	ctx := context.Background()
+	ns, conn, sch := sqlNamespace(t)
+	for _, args := range [][]any{
+		{uuid.NewString(), "acct-1", "X", nil, nil},
+		{uuid.NewString(), "acct-1", "X", nil, `{"correlationStreamName": "other-1", "n": [1, 2]}`},
+	} {
+		_, err := conn.Exec(ctx, "SELECT "+sch+".write_message($1::varchar, $2::varchar, $3::varchar, $4::jsonb, $5::jsonb)", args...)
+		require.NoError(t, err)
+	}
+	msgs, err := ns.GetStreamMessages(ctx, "acct-1", domain.GetOpts{})
+	require.NoError(t, err)
+	require.Len(t, msgs, 2)
+	assert.Equal(t, "null", string(msgs[0].Data))
+	assert.Nil(t, msgs[0].Metadata)
+	assert.Equal(t, "null", string(msgs[1].Data))
+	assert.Equal(t, `{"n":[1,2],"correlationStreamName":"other-1"}`, string(msgs[1].Metadata))
+}
