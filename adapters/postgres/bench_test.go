@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -36,7 +37,7 @@ func BenchmarkWriteMessageParallel(b *testing.B) {
 		b.Run(fmt.Sprintf("4-conns-%d-categories", categories), func(b *testing.B) {
 			ns := newNamespace(b, openStore(b, sharedURL(b), &postgres.Options{MaxConns: 4}))
 			var next atomic.Int64
-			b.SetParallelism(max(1, 4/runtimeProcs()))
+			b.SetParallelism(max(1, 4/runtime.GOMAXPROCS(0)))
 			b.RunParallel(func(pb *testing.PB) {
 				g := next.Add(1)
 				i := 0

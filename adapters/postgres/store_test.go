@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"runtime"
 	"sort"
 	"testing"
@@ -225,7 +227,7 @@ func TestStore_CreateNamespaceIsAllOrNothing(t *testing.T) {
 	conn := sqlConn(t, url)
 	embedded, err := migrations.Namespace(migrations.Postgres)
 	require.NoError(t, err)
-	first, err := fsReadFile(embedded, "001_message_db.sql")
+	first, err := fs.ReadFile(embedded, "001_message_db.sql")
 	require.NoError(t, err)
 	var opts postgres.Options
 	postgres.WithNamespaceMigrations(&opts, fstest.MapFS{
@@ -356,7 +358,7 @@ func TestStore_MDB001_2A_T9_ListNamespaces(t *testing.T) {
 func assertNoPgError(t *testing.T, err error) {
 	t.Helper()
 	for e := err; e != nil; {
-		assert.NotContains(t, typeName(e), "pgconn", "a driver error reaches the caller: %v", err)
+		assert.NotContains(t, fmt.Sprintf("%T", e), "pgconn", "a driver error reaches the caller: %v", err)
 		switch u := e.(type) {
 		case interface{ Unwrap() error }:
 			e = u.Unwrap()
