@@ -369,6 +369,9 @@ func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
 
 // GetNamespace returns the namespace's registry entry.
 func (s *Store) GetNamespace(ctx context.Context, id string) (domain.Namespace, error) {
+	if err := domain.ValidateNamespaceID(id); err != nil {
+		return domain.Namespace{}, err
+	}
 	row, err := s.lookup(ctx, id)
 	if err != nil {
 		return domain.Namespace{}, err
@@ -455,11 +458,10 @@ func (s *Store) migrateNamespace(ctx context.Context, row registryRow) error {
 	return nil
 }
 
+// lookup reads the registry row of namespace id, which the caller has
+// validated.
 func (s *Store) lookup(ctx context.Context, id string) (registryRow, error) {
 	var row registryRow
-	if err := domain.ValidateNamespaceID(id); err != nil {
-		return row, err
-	}
 	if s.closed.Load() {
 		return row, ErrClosed
 	}
