@@ -36,15 +36,18 @@ func TestDecodeRowMatchesPgx(t *testing.T) {
 		require.False(t, parseTimestamp([]byte(in), &got), in)
 	}
 
+	// A row in text format (the simple protocol): the id in PostgreSQL's
+	// text form, in either case.
 	for _, in := range []string{uuid.NewString(), "00000000-0000-0000-0000-000000000000", "FFFFFFFF-ABCD-ef01-2345-6789abcdefAB"} {
-		var got uuid.UUID
-		require.True(t, parseUUID([]byte(in), &got), in)
-		require.Equal(t, uuid.MustParse(in), got, in)
+		raw := [][]byte{[]byte(in), []byte("acct-1"), []byte("Opened"), []byte("3"), []byte("9"), nil, nil, []byte("2026-01-02 03:04:05.000006")}
+		var m domain.Message
+		require.True(t, decodeRow(&[8]bool{}, raw, &m), in)
+		require.Equal(t, domain.Message{ID: uuid.MustParse(in), StreamName: "acct-1", Type: "Opened", Position: 3, GlobalPosition: 9,
+			Time: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)}, m, in)
 	}
-	for _, in := range []string{"", "{" + uuid.NewString() + "}", "0000000000000000000000000000000000000", "g0000000-0000-0000-0000-000000000000"} {
-		var got uuid.UUID
-		require.False(t, parseUUID([]byte(in), &got), in)
-	}
+	var m domain.Message
+	bad := [][]byte{[]byte("g0000000-0000-0000-0000-000000000000"), []byte("acct-1"), []byte("Opened"), []byte("3"), []byte("9"), nil, nil, []byte("2026-01-02 03:04:05")}
+	require.False(t, decodeRow(&[8]bool{}, bad, &m), "an id that is not a uuid is left to rows.Scan")
 
 	for _, in := range []string{"0", "1", "42", "999999999999999999"} {
 		var got, want int64

@@ -367,8 +367,13 @@ func decodeRow(bin *[8]bool, raw [][]byte, m *domain.Message) bool {
 			return false
 		}
 		m.ID = uuid.UUID(raw[0])
-	} else if !parseUUID(raw[0], &m.ID) {
-		return false
+	} else {
+		// PostgreSQL's text form, parsed without allocating.
+		id, err := uuid.ParseBytes(raw[0])
+		if err != nil {
+			return false
+		}
+		m.ID = id
 	}
 	if !decodeInt(bin[3], raw[3], &m.Position) || !decodeInt(bin[4], raw[4], &m.GlobalPosition) {
 		return false
@@ -420,37 +425,6 @@ func decodeTimestamp(b []byte, t *time.Time) bool {
 	}
 	*t = time.UnixMicro(us + pgEpochMicros).UTC()
 	return true
-}
-
-// parseUUID parses the canonical text form of a uuid
-// (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), PostgreSQL's output form.
-func parseUUID(b []byte, u *uuid.UUID) bool {
-	if len(b) != 36 || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
-		return false
-	}
-	// Where each byte's two hex digits start.
-	hexAt := [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
-	for j, i := range hexAt {
-		hi, ok1 := unhex(b[i])
-		lo, ok2 := unhex(b[i+1])
-		if !ok1 || !ok2 {
-			return false
-		}
-		u[j] = hi<<4 | lo
-	}
-	return true
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // parseInt parses a non-negative decimal bigint of at most 18 digits (so it
