@@ -249,34 +249,16 @@ func (n *Namespace) NewConsumer(category string, h Handler, opts ConsumerOptions
 		opts.OnError = StopOnError{}
 	case StopOnError:
 	case RetryOnError:
-		if p.MinBackoff < 0 || p.MaxBackoff < 0 || p.MaxAttempts < 0 {
-			return nil, fmt.Errorf("%w: negative RetryOnError field", ErrInvalidConsumer)
-		}
-		if p.MinBackoff == 0 {
-			p.MinBackoff = DefaultMinBackoff
-		}
-		if p.MaxBackoff == 0 {
-			p.MaxBackoff = max(DefaultMaxBackoff, p.MinBackoff)
-		}
-		if p.MaxBackoff < p.MinBackoff {
-			return nil, fmt.Errorf("%w: RetryOnError.MaxBackoff %s below MinBackoff %s", ErrInvalidConsumer, p.MaxBackoff, p.MinBackoff)
+		if err := backoffs("RetryOnError", &p.MinBackoff, &p.MaxBackoff, p.MaxAttempts); err != nil {
+			return nil, err
 		}
 		opts.OnError = p
 	default:
 		return nil, fmt.Errorf("%w: unknown error policy %T", ErrInvalidConsumer, p)
 	}
 	sr := &opts.StoreRetry
-	if sr.MinBackoff < 0 || sr.MaxBackoff < 0 || sr.MaxAttempts < 0 {
-		return nil, fmt.Errorf("%w: negative StoreRetry field", ErrInvalidConsumer)
-	}
-	if sr.MinBackoff == 0 {
-		sr.MinBackoff = DefaultMinBackoff
-	}
-	if sr.MaxBackoff == 0 {
-		sr.MaxBackoff = max(DefaultMaxBackoff, sr.MinBackoff)
-	}
-	if sr.MaxBackoff < sr.MinBackoff {
-		return nil, fmt.Errorf("%w: StoreRetry.MaxBackoff %s below MinBackoff %s", ErrInvalidConsumer, sr.MaxBackoff, sr.MinBackoff)
+	if err := backoffs("StoreRetry", &sr.MinBackoff, &sr.MaxBackoff, sr.MaxAttempts); err != nil {
+		return nil, err
 	}
 	if sr.MaxAttempts == 0 {
 		sr.MaxAttempts = DefaultStoreRetryAttempts
@@ -289,6 +271,24 @@ func (n *Namespace) NewConsumer(category string, h Handler, opts ConsumerOptions
 		opts.Group = &g
 	}
 	return &Consumer{ns: n, category: category, handler: h, opts: opts, positionStream: stream}, nil
+}
+
+// backoffs checks the fields of a retry policy (RetryOnError or StoreRetry,
+// named by policy) and fills in the default backoffs.
+func backoffs(policy string, minBackoff, maxBackoff *time.Duration, maxAttempts int) error {
+	if *minBackoff < 0 || *maxBackoff < 0 || maxAttempts < 0 {
+		return fmt.Errorf("%w: negative %s field", ErrInvalidConsumer, policy)
+	}
+	if *minBackoff == 0 {
+		*minBackoff = DefaultMinBackoff
+	}
+	if *maxBackoff == 0 {
+		*maxBackoff = max(DefaultMaxBackoff, *minBackoff)
+	}
+	if *maxBackoff < *minBackoff {
+		return fmt.Errorf("%w: %s.MaxBackoff %s below MinBackoff %s", ErrInvalidConsumer, policy, *maxBackoff, *minBackoff)
+	}
+	return nil
 }
 
 // PositionStream returns the name of the stream the consumer stores its

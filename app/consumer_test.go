@@ -131,12 +131,22 @@ func TestNewConsumer_InvalidOptions(t *testing.T) {
 		"NegativePosition": {"account", h, app.ConsumerOptions{ID: "c", Position: -1}},
 		"NegativeBatch":    {"account", h, app.ConsumerOptions{ID: "c", BatchSize: -1}},
 		"BackoffOrder":     {"account", h, app.ConsumerOptions{ID: "c", OnError: app.RetryOnError{MinBackoff: time.Second, MaxBackoff: time.Millisecond}}},
+		"NegativePoll":     {"account", h, app.ConsumerOptions{ID: "c", PollInterval: -time.Second}},
+		"NegativeUpdate":   {"account", h, app.ConsumerOptions{ID: "c", PositionUpdateInterval: -1}},
+		"NegativeRetry":    {"account", h, app.ConsumerOptions{ID: "c", OnError: app.RetryOnError{MaxAttempts: -1}}},
+		"NegativeStore":    {"account", h, app.ConsumerOptions{ID: "c", StoreRetry: app.StoreRetry{MinBackoff: -time.Second}}},
+		"StoreOrder":       {"account", h, app.ConsumerOptions{ID: "c", StoreRetry: app.StoreRetry{MinBackoff: time.Second, MaxBackoff: time.Millisecond}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ns.NewConsumer(tc.category, tc.h, tc.opts)
 			assert.ErrorIs(t, err, app.ErrInvalidConsumer)
 		})
 	}
+	// A MinBackoff above DefaultMaxBackoff with no MaxBackoff is valid: the
+	// default MaxBackoff rises to it.
+	long := 2 * app.DefaultMaxBackoff
+	_, err = ns.NewConsumer("account", h, app.ConsumerOptions{ID: "c", OnError: app.RetryOnError{MinBackoff: long}, StoreRetry: app.StoreRetry{MinBackoff: long}})
+	assert.NoError(t, err, "MinBackoff above the default MaxBackoff")
 }
 
 func TestConsumer_HandlesCategoryInOrderAndStoresPosition(t *testing.T) {
