@@ -377,11 +377,8 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 
 	batch := c.opts.BatchSize
 	readOpts := domain.CategoryOpts{BatchSize: &batch, Correlation: c.opts.Correlation, ConsumerGroup: c.opts.Group}
-	readUpTo := next - 1
-	if readUpTo < 0 {
-		readUpTo = 0
-	}
-	notified := false // OnCaughtUp called since the last message handled
+	readUpTo := next - 1 // next is at least 1
+	notified := false    // OnCaughtUp called since the last message handled
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -448,7 +445,7 @@ type run struct {
 // when ctx was cancelled before the message was handled.
 func (r *run) handle(ctx context.Context, msg domain.Message) (stop bool, err error) {
 	c := r.c
-	retry, _ := c.opts.OnError.(RetryOnError)
+	retry, retrying := c.opts.OnError.(RetryOnError)
 	backoff := retry.MinBackoff
 	for attempt := 1; ; attempt++ {
 		herr := c.handler(ctx, msg)
@@ -458,7 +455,7 @@ func (r *run) handle(ctx context.Context, msg domain.Message) (stop bool, err er
 		if ctx.Err() != nil {
 			return true, nil // cancelled mid-message: hand it again next time
 		}
-		if _, ok := c.opts.OnError.(RetryOnError); !ok || (retry.MaxAttempts > 0 && attempt >= retry.MaxAttempts) {
+		if !retrying || (retry.MaxAttempts > 0 && attempt >= retry.MaxAttempts) {
 			return false, &HandlerError{ConsumerID: c.opts.ID, Message: msg, Attempts: attempt, Err: herr}
 		}
 		t := time.NewTimer(backoff)
@@ -573,10 +570,7 @@ func (r *run) storePosition(ctx context.Context) error {
 	if r.handled == r.stored {
 		return nil
 	}
-	data, err := json.Marshal(map[string]int64{"position": r.handled})
-	if err != nil {
-		return fmt.Errorf("consumer %s: encode position: %w", r.c.opts.ID, err)
-	}
+	data := fmt.Appendf(nil, `{"position":%d}`, r.handled)
 	msg := domain.NewMessage{Type: PositionMessageType, Data: data}
 	if _, err := r.c.ns.Write(ctx, r.c.positionStream, msg, domain.AnyVersion); err != nil {
 		return fmt.Errorf("consumer %s: store position %d: %w", r.c.opts.ID, r.handled, err)
