@@ -326,6 +326,30 @@ func TestUsageErrors(t *testing.T) {
 	assert.Contains(t, r.stderr, "sqlite:DIR", "names the accepted forms")
 }
 
+// Every command refuses one argument too many or too few, with its usage
+// line, and writes nothing.
+func TestArgumentCounts(t *testing.T) {
+	s := newSession(t)
+	for _, cmd := range commands {
+		if cmd.maxArgs < 0 {
+			continue // the runner counts (namespace: see TestNamespaceCommands)
+		}
+		counts := []int{cmd.maxArgs + 1}
+		if cmd.minArgs > 0 {
+			counts = append(counts, cmd.minArgs-1)
+		}
+		for _, n := range counts {
+			args := []string{cmd.name}
+			for i := range n {
+				args = append(args, fmt.Sprintf("acct-%d", i))
+			}
+			line := s.fail(exitUsage, args...)
+			assert.Contains(t, line, "usage: messagedb "+strings.TrimSpace(cmd.name+" "+cmd.args), "messagedb %s", strings.Join(args, " "))
+		}
+	}
+	assert.NotContains(t, s.run("namespace", "list"), defaultNamespace, "a wrong write created its namespace")
+}
+
 func TestHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
 		r := invoke(t, nil, "", args...)
