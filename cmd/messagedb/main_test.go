@@ -420,3 +420,13 @@ func TestErrorLine(t *testing.T) {
 	assert.Equal(t, "version conflict on stream a-1: expected version 3, stream version 5", errorLine(err))
 	assert.Equal(t, "open x: bad thing", errorLine(fmt.Errorf("open x: messagedb: bad\nthing")))
 }
+
+// A cell holding tabs or newlines stays on its row and in its column.
+func TestTableCellsKeepTheirRow(t *testing.T) {
+	var buf bytes.Buffer
+	tb := newTable(&buf, "A", "B")
+	tb.row("x\ty", "one\r\ntwo")
+	tb.row("z", "w")
+	require.NoError(t, tb.flush())
+	assert.Equal(t, "A    B\nx y  one  two\nz    w\n", buf.String())
+}

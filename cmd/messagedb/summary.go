@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/messagedb-go/messagedb/domain"
@@ -90,12 +90,7 @@ func (s *summary) add(m domain.Message) {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }
 
 func (c *cli) printSummary(nsID string, s *summary) error {
