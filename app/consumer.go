@@ -249,34 +249,16 @@ func (n *Namespace) NewConsumer(category string, h Handler, opts ConsumerOptions
 		opts.OnError = StopOnError{}
 	case StopOnError:
 	case RetryOnError:
-		if p.MinBackoff < 0 || p.MaxBackoff < 0 || p.MaxAttempts < 0 {
-			return nil, fmt.Errorf("%w: negative RetryOnError field", ErrInvalidConsumer)
-		}
-		if p.MinBackoff == 0 {
-			p.MinBackoff = DefaultMinBackoff
-		}
-		if p.MaxBackoff == 0 {
-			p.MaxBackoff = max(DefaultMaxBackoff, p.MinBackoff)
-		}
-		if p.MaxBackoff < p.MinBackoff {
-			return nil, fmt.Errorf("%w: RetryOnError.MaxBackoff %s below MinBackoff %s", ErrInvalidConsumer, p.MaxBackoff, p.MinBackoff)
+		if err := backoffs("RetryOnError", &p.MinBackoff, &p.MaxBackoff, p.MaxAttempts); err != nil {
+			return nil, err
 		}
 		opts.OnError = p
 	default:
 		return nil, fmt.Errorf("%w: unknown error policy %T", ErrInvalidConsumer, p)
 	}
 	sr := &opts.StoreRetry
-	if sr.MinBackoff < 0 || sr.MaxBackoff < 0 || sr.MaxAttempts < 0 {
-		return nil, fmt.Errorf("%w: negative StoreRetry field", ErrInvalidConsumer)
-	}
-	if sr.MinBackoff == 0 {
-		sr.MinBackoff = DefaultMinBackoff
-	}
-	if sr.MaxBackoff == 0 {
-		sr.MaxBackoff = max(DefaultMaxBackoff, sr.MinBackoff)
-	}
-	if sr.MaxBackoff < sr.MinBackoff {
-		return nil, fmt.Errorf("%w: StoreRetry.MaxBackoff %s below MinBackoff %s", ErrInvalidConsumer, sr.MaxBackoff, sr.MinBackoff)
+	if err := backoffs("StoreRetry", &sr.MinBackoff, &sr.MaxBackoff, sr.MaxAttempts); err != nil {
+		return nil, err
 	}
 	if sr.MaxAttempts == 0 {
 		sr.MaxAttempts = DefaultStoreRetryAttempts
@@ -289,6 +271,24 @@ func (n *Namespace) NewConsumer(category string, h Handler, opts ConsumerOptions
 		opts.Group = &g
 	}
 	return &Consumer{ns: n, category: category, handler: h, opts: opts, positionStream: stream}, nil
+}
+
+// backoffs checks the fields of a retry policy (RetryOnError or StoreRetry,
+// named by policy) and fills in the default backoffs.
+func backoffs(policy string, minBackoff, maxBackoff *time.Duration, maxAttempts int) error {
+	if *minBackoff < 0 || *maxBackoff < 0 || maxAttempts < 0 {
+		return fmt.Errorf("%w: negative %s field", ErrInvalidConsumer, policy)
+	}
+	if *minBackoff == 0 {
+		*minBackoff = DefaultMinBackoff
+	}
+	if *maxBackoff == 0 {
+		*maxBackoff = max(DefaultMaxBackoff, *minBackoff)
+	}
+	if *maxBackoff < *minBackoff {
+		return fmt.Errorf("%w: %s.MaxBackoff %s below MinBackoff %s", ErrInvalidConsumer, policy, *maxBackoff, *minBackoff)
+	}
+	return nil
 }
 
 // PositionStream returns the name of the stream the consumer stores its
@@ -377,11 +377,8 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 
 	batch := c.opts.BatchSize
 	readOpts := domain.CategoryOpts{BatchSize: &batch, Correlation: c.opts.Correlation, ConsumerGroup: c.opts.Group}
-	readUpTo := next - 1
-	if readUpTo < 0 {
-		readUpTo = 0
-	}
-	notified := false // OnCaughtUp called since the last message handled
+	readUpTo := next - 1 // next is at least 1
+	notified := false    // OnCaughtUp called since the last message handled
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -448,7 +445,7 @@ type run struct {
 // when ctx was cancelled before the message was handled.
 func (r *run) handle(ctx context.Context, msg domain.Message) (stop bool, err error) {
 	c := r.c
-	retry, _ := c.opts.OnError.(RetryOnError)
+	retry, retrying := c.opts.OnError.(RetryOnError)
 	backoff := retry.MinBackoff
 	for attempt := 1; ; attempt++ {
 		herr := c.handler(ctx, msg)
@@ -458,7 +455,7 @@ func (r *run) handle(ctx context.Context, msg domain.Message) (stop bool, err er
 		if ctx.Err() != nil {
 			return true, nil // cancelled mid-message: hand it again next time
 		}
-		if _, ok := c.opts.OnError.(RetryOnError); !ok || (retry.MaxAttempts > 0 && attempt >= retry.MaxAttempts) {
+		if !retrying || (retry.MaxAttempts > 0 && attempt >= retry.MaxAttempts) {
 			return false, &HandlerError{ConsumerID: c.opts.ID, Message: msg, Attempts: attempt, Err: herr}
 		}
 		t := time.NewTimer(backoff)
@@ -573,10 +570,7 @@ func (r *run) storePosition(ctx context.Context) error {
 	if r.handled == r.stored {
 		return nil
 	}
-	data, err := json.Marshal(map[string]int64{"position": r.handled})
-	if err != nil {
-		return fmt.Errorf("consumer %s: encode position: %w", r.c.opts.ID, err)
-	}
+	data := fmt.Appendf(nil, `{"position":%d}`, r.handled)
 	msg := domain.NewMessage{Type: PositionMessageType, Data: data}
 	if _, err := r.c.ns.Write(ctx, r.c.positionStream, msg, domain.AnyVersion); err != nil {
 		return fmt.Errorf("consumer %s: store position %d: %w", r.c.opts.ID, r.handled, err)

@@ -131,12 +131,22 @@ func TestNewConsumer_InvalidOptions(t *testing.T) {
 		"NegativePosition": {"account", h, app.ConsumerOptions{ID: "c", Position: -1}},
 		"NegativeBatch":    {"account", h, app.ConsumerOptions{ID: "c", BatchSize: -1}},
 		"BackoffOrder":     {"account", h, app.ConsumerOptions{ID: "c", OnError: app.RetryOnError{MinBackoff: time.Second, MaxBackoff: time.Millisecond}}},
+		"NegativePoll":     {"account", h, app.ConsumerOptions{ID: "c", PollInterval: -time.Second}},
+		"NegativeUpdate":   {"account", h, app.ConsumerOptions{ID: "c", PositionUpdateInterval: -1}},
+		"NegativeRetry":    {"account", h, app.ConsumerOptions{ID: "c", OnError: app.RetryOnError{MaxAttempts: -1}}},
+		"NegativeStore":    {"account", h, app.ConsumerOptions{ID: "c", StoreRetry: app.StoreRetry{MinBackoff: -time.Second}}},
+		"StoreOrder":       {"account", h, app.ConsumerOptions{ID: "c", StoreRetry: app.StoreRetry{MinBackoff: time.Second, MaxBackoff: time.Millisecond}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ns.NewConsumer(tc.category, tc.h, tc.opts)
 			assert.ErrorIs(t, err, app.ErrInvalidConsumer)
 		})
 	}
+	// A MinBackoff above DefaultMaxBackoff with no MaxBackoff is valid: the
+	// default MaxBackoff rises to it.
+	long := 2 * app.DefaultMaxBackoff
+	_, err = ns.NewConsumer("account", h, app.ConsumerOptions{ID: "c", OnError: app.RetryOnError{MinBackoff: long}, StoreRetry: app.StoreRetry{MinBackoff: long}})
+	assert.NoError(t, err, "MinBackoff above the default MaxBackoff")
 }
 
 func TestConsumer_HandlesCategoryInOrderAndStoresPosition(t *testing.T) {
@@ -411,19 +421,27 @@ func TestConsumer_OnCaughtUp(t *testing.T) {
 	})
 }
 
+// runSleepy runs a consumer of the "account" category that polls every hour
+// and sends what it handles to got, and waits until it has caught up.
+func runSleepy(t *testing.T, ns *app.Namespace) (got chan domain.Message, caught chan int64, stop func() error) {
+	t.Helper()
+	got = make(chan domain.Message, 10)
+	onCaughtUp, caught := caughtUpAt()
+	c, err := ns.NewConsumer("account", func(_ context.Context, m domain.Message) error {
+		got <- m
+		return nil
+	}, app.ConsumerOptions{ID: "sleepy", PollInterval: time.Hour, OnCaughtUp: onCaughtUp})
+	require.NoError(t, err)
+	stop = runConsumer(t, c)
+	waitCaughtUp(t, caught, 0)
+	return got, caught, stop
+}
+
 // A consumer whose poll interval is an hour still receives a message
 // written after it caught up, because the write wakes it.
 func TestConsumer_WakeUpWithoutPolling(t *testing.T) {
 	eachBackend(t, func(t *testing.T, ns *app.Namespace) {
-		got := make(chan domain.Message, 10)
-		onCaughtUp, caught := caughtUpAt()
-		c, err := ns.NewConsumer("account", func(_ context.Context, m domain.Message) error {
-			got <- m
-			return nil
-		}, app.ConsumerOptions{ID: "sleepy", PollInterval: time.Hour, OnCaughtUp: onCaughtUp})
-		require.NoError(t, err)
-		stop := runConsumer(t, c)
-		waitCaughtUp(t, caught, 0)
+		got, caught, stop := runSleepy(t, ns)
 		for i := range 2 { // twice: the consumer goes back to sleep and is woken again
 			want := writeN(t, ns, "account", 1, 1)[0]
 			select {
@@ -463,15 +481,7 @@ func TestConsumer_WakeUpFromAnotherStore_Postgres(t *testing.T) {
 	other, err := writing.Namespace(ctx, "test")
 	require.NoError(t, err)
 
-	got := make(chan domain.Message, 10)
-	onCaughtUp, caught := caughtUpAt()
-	c, err := ns.NewConsumer("account", func(_ context.Context, m domain.Message) error {
-		got <- m
-		return nil
-	}, app.ConsumerOptions{ID: "sleepy", PollInterval: time.Hour, OnCaughtUp: onCaughtUp})
-	require.NoError(t, err)
-	stop := runConsumer(t, c)
-	waitCaughtUp(t, caught, 0)
+	got, _, stop := runSleepy(t, ns)
 	want := writeN(t, other, "account", 1, 1)[0]
 	select {
 	case m := <-got:

@@ -18,7 +18,10 @@ type command struct {
 	args  string // synopsis of its arguments and flags
 	short string // one line for the command list
 	long  string // more, for "messagedb help COMMAND"
-	setup func(fs *flag.FlagSet) runner
+	// minArgs and maxArgs bound how many arguments (flags aside) the
+	// command takes; a maxArgs below 0 leaves the count to the runner.
+	minArgs, maxArgs int
+	setup            func(fs *flag.FlagSet) runner
 }
 
 // commands is the command table, in the order "help" lists them.
@@ -110,12 +113,4 @@ func (c *cli) help(args []string) error {
 		return nil
 	}
 	return usagef("help takes at most one command")
-}
-
-// wantArgs checks the number of arguments of a command.
-func wantArgs(name string, args []string, min, max int, synopsis string) error {
-	if len(args) < min || len(args) > max {
-		return usagef("usage: messagedb %s %s", name, synopsis)
-	}
-	return nil
 }

@@ -15,9 +15,11 @@ import (
 )
 
 var copyCommand = command{
-	name:  "copy",
-	args:  "--to URL [--to-namespace ID] [--resume] [--batch N]",
-	short: "copy the namespace to another store, keeping positions",
+	name:    "copy",
+	args:    "--to URL [--to-namespace ID] [--resume] [--batch N]",
+	minArgs: 0,
+	maxArgs: 0,
+	short:   "copy the namespace to another store, keeping positions",
 	long: `
 Copies every message of the namespace (--db, --namespace) into a namespace of
 the store --to (default: the same store, then --to-namespace must differ),
@@ -36,9 +38,6 @@ On a terminal a progress bar is drawn on standard error.`,
 		resume := fs.Bool("resume", false, "continue an interrupted copy into a non-empty target")
 		batch := fs.Int64("batch", domain.DefaultBatchSize, "messages per imported batch")
 		return func(ctx context.Context, c *cli, args []string) error {
-			if err := wantArgs("copy", args, 0, 0, "--to URL [--to-namespace ID] [--resume] [--batch N]"); err != nil {
-				return err
-			}
 			if *to == "" && *toNS == "" {
 				return usagef("copy: give --to URL, --to-namespace ID, or both")
 			}

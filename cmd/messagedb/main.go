@@ -151,6 +151,9 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		c.printCommandUsage(c.stdout, cmd)
 		return nil
 	}
+	if cmd.maxArgs >= 0 && (len(pos) < cmd.minArgs || len(pos) > cmd.maxArgs) {
+		return usagef("usage: messagedb %s %s", cmd.name, cmd.args)
+	}
 	return runCmd(ctx, c, pos)
 }
 

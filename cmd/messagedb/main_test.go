@@ -326,6 +326,30 @@ func TestUsageErrors(t *testing.T) {
 	assert.Contains(t, r.stderr, "sqlite:DIR", "names the accepted forms")
 }
 
+// Every command refuses one argument too many or too few, with its usage
+// line, and writes nothing.
+func TestArgumentCounts(t *testing.T) {
+	s := newSession(t)
+	for _, cmd := range commands {
+		if cmd.maxArgs < 0 {
+			continue // the runner counts (namespace: see TestNamespaceCommands)
+		}
+		counts := []int{cmd.maxArgs + 1}
+		if cmd.minArgs > 0 {
+			counts = append(counts, cmd.minArgs-1)
+		}
+		for _, n := range counts {
+			args := []string{cmd.name}
+			for i := range n {
+				args = append(args, fmt.Sprintf("acct-%d", i))
+			}
+			line := s.fail(exitUsage, args...)
+			assert.Contains(t, line, "usage: messagedb "+strings.TrimSpace(cmd.name+" "+cmd.args), "messagedb %s", strings.Join(args, " "))
+		}
+	}
+	assert.NotContains(t, s.run("namespace", "list"), defaultNamespace, "a wrong write created its namespace")
+}
+
 func TestHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
 		r := invoke(t, nil, "", args...)
@@ -395,4 +419,14 @@ func TestErrorLine(t *testing.T) {
 	err := fmt.Errorf("write: %w", &domain.VersionConflictError{StreamName: "a-1", Expected: 3, Actual: 5})
 	assert.Equal(t, "version conflict on stream a-1: expected version 3, stream version 5", errorLine(err))
 	assert.Equal(t, "open x: bad thing", errorLine(fmt.Errorf("open x: messagedb: bad\nthing")))
+}
+
+// A cell holding tabs or newlines stays on its row and in its column.
+func TestTableCellsKeepTheirRow(t *testing.T) {
+	var buf bytes.Buffer
+	tb := newTable(&buf, "A", "B")
+	tb.row("x\ty", "one\r\ntwo")
+	tb.row("z", "w")
+	require.NoError(t, tb.flush())
+	assert.Equal(t, "A    B\nx y  one  two\nz    w\n", buf.String())
 }

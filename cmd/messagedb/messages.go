@@ -16,9 +16,11 @@ import (
 )
 
 var writeCommand = command{
-	name:  "write",
-	args:  "STREAM TYPE [DATA] [--metadata JSON] [--expected-version N] [--id UUID]",
-	short: "write a message to a stream",
+	name:    "write",
+	args:    "STREAM TYPE [DATA] [--metadata JSON] [--expected-version N] [--id UUID]",
+	minArgs: 2,
+	maxArgs: 3,
+	short:   "write a message to a stream",
 	long: `
 DATA is the message's JSON body, {} when absent; "-" reads it from standard
 input. --expected-version N writes only if the stream's version (the position
@@ -32,9 +34,6 @@ it does not exist.`,
 		expected := fs.String("expected-version", "", "the stream's required version: a number (-1: no stream yet), or \"any\" (default)")
 		id := fs.String("id", "", "message id, a UUID (default: a new UUIDv7)")
 		return func(ctx context.Context, c *cli, args []string) error {
-			if err := wantArgs("write", args, 2, 3, "STREAM TYPE [DATA] [--metadata JSON] [--expected-version N] [--id UUID]"); err != nil {
-				return err
-			}
 			stream, typ := args[0], args[1]
 			msg := domain.NewMessage{Type: typ, Data: json.RawMessage("{}")}
 			if len(args) == 3 {
@@ -110,9 +109,11 @@ func parseExpected(s string) (domain.ExpectedVersion, error) {
 }
 
 var streamCommand = command{
-	name:  "stream",
-	args:  "STREAM [--position N] [--batch N]",
-	short: "read a stream's messages",
+	name:    "stream",
+	args:    "STREAM [--position N] [--batch N]",
+	minArgs: 1,
+	maxArgs: 1,
+	short:   "read a stream's messages",
 	long: `
 Prints the stream's messages from position --position (inclusive), at most
 --batch of them (-1: all), as Message DB's get_stream_messages does. A stream
@@ -121,9 +122,6 @@ that does not exist has no messages.`,
 		position := fs.Int64("position", 0, "first stream position to print")
 		batch := fs.Int64("batch", domain.DefaultBatchSize, "most messages to print; -1 for all")
 		return func(ctx context.Context, c *cli, args []string) error {
-			if err := wantArgs("stream", args, 1, 1, "STREAM [--position N] [--batch N]"); err != nil {
-				return err
-			}
 			opts := domain.GetOpts{Position: *position, BatchSize: batch}
 			if err := opts.Validate(); err != nil {
 				return err
@@ -145,9 +143,11 @@ that does not exist has no messages.`,
 }
 
 var categoryCommand = command{
-	name:  "category",
-	args:  "CATEGORY [--position N] [--batch N] [--member M --size S] [--correlation CATEGORY]",
-	short: "read a category's messages in global order",
+	name:    "category",
+	args:    "CATEGORY [--position N] [--batch N] [--member M --size S] [--correlation CATEGORY]",
+	minArgs: 1,
+	maxArgs: 1,
+	short:   "read a category's messages in global order",
 	long: `
 Prints the messages of every stream in the category from global position
 --position (inclusive), at most --batch of them (-1: all), as Message DB's
@@ -161,10 +161,6 @@ correlationStreamName is in that category.`,
 		size := fs.Int64("size", 0, "consumer group size (with --member)")
 		correlation := fs.String("correlation", "", "keep messages correlated with this category")
 		return func(ctx context.Context, c *cli, args []string) error {
-			const synopsis = "CATEGORY [--position N] [--batch N] [--member M --size S] [--correlation CATEGORY]"
-			if err := wantArgs("category", args, 1, 1, synopsis); err != nil {
-				return err
-			}
 			opts := domain.CategoryOpts{Position: *position, BatchSize: batch, Correlation: *correlation}
 			switch {
 			case *member >= 0 && *size == 0:
@@ -194,18 +190,17 @@ correlationStreamName is in that category.`,
 }
 
 var lastCommand = command{
-	name:  "last",
-	args:  "STREAM [--type T]",
-	short: "print a stream's last message (of a type)",
+	name:    "last",
+	args:    "STREAM [--type T]",
+	minArgs: 1,
+	maxArgs: 1,
+	short:   "print a stream's last message (of a type)",
 	long: `
 Prints the message with the highest position in the stream, or the last of
 type T. A stream without one exits 1.`,
 	setup: func(fs *flag.FlagSet) runner {
 		typ := fs.String("type", "", "the last message of this type")
 		return func(ctx context.Context, c *cli, args []string) error {
-			if err := wantArgs("last", args, 1, 1, "STREAM [--type T]"); err != nil {
-				return err
-			}
 			if err := domain.ValidateStreamName(args[0]); err != nil {
 				return err
 			}
@@ -229,18 +224,17 @@ type T. A stream without one exits 1.`,
 }
 
 var versionCommand = command{
-	name:  "version",
-	args:  "[STREAM]",
-	short: "print a stream's version, or the program's",
+	name:    "version",
+	args:    "[STREAM]",
+	minArgs: 0,
+	maxArgs: 1,
+	short:   "print a stream's version, or the program's",
 	long: `
 With a stream, prints its version: the position of its last message, -1 when
 it has none (the expected version of the next write). Without one, prints
 the version of this program.`,
 	setup: func(fs *flag.FlagSet) runner {
 		return func(ctx context.Context, c *cli, args []string) error {
-			if err := wantArgs("version", args, 0, 1, "[STREAM]"); err != nil {
-				return err
-			}
 			if len(args) == 0 {
 				if c.json {
 					return c.emitJSON(map[string]string{"version": programVersion()})

@@ -10,9 +10,11 @@ import (
 )
 
 var namespaceCommand = command{
-	name:  "namespace",
-	args:  "create ID [--description D] | delete ID | list | show ID",
-	short: "create, delete, list or show namespaces",
+	name:    "namespace",
+	args:    "create ID [--description D] | delete ID | list | show ID",
+	minArgs: 0,
+	maxArgs: -1,
+	short:   "create, delete, list or show namespaces",
 	long: `
 A namespace is an isolated tenant: its own streams and global positions, in
 its own SQLite file or PostgreSQL schema. "delete" removes it with all its

@@ -34,11 +34,14 @@ func newTable(w io.Writer, header ...string) *table {
 	return t
 }
 
+// cellSpaces turns the tabs and newlines of a cell, which would break the
+// alignment, into spaces.
+var cellSpaces = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
+
 func (t *table) row(cells ...any) {
 	parts := make([]string, len(cells))
 	for i, c := range cells {
-		// Tabs and newlines in a cell would break the alignment.
-		parts[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(fmt.Sprint(c))
+		parts[i] = cellSpaces.Replace(fmt.Sprint(c))
 	}
 	fmt.Fprintln(t.tw, strings.Join(parts, "\t"))
 }

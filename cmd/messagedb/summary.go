@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/messagedb-go/messagedb/domain"
@@ -14,9 +14,11 @@ import (
 )
 
 var summaryCommand = command{
-	name:  "summary",
-	args:  "",
-	short: "count the namespace's messages by category, stream and type",
+	name:    "summary",
+	args:    "",
+	minArgs: 0,
+	maxArgs: 0,
+	short:   "count the namespace's messages by category, stream and type",
 	long: `
 Reads every message of the namespace (in batches) and prints the number of
 streams and messages of each category, the messages and version of each
@@ -24,9 +26,6 @@ stream, and the messages of each type. With --json, one object per line with
 "kind" set to "namespace", "category", "stream" or "type".`,
 	setup: func(fs *flag.FlagSet) runner {
 		return func(ctx context.Context, c *cli, args []string) error {
-			if err := wantArgs("summary", args, 0, 0, ""); err != nil {
-				return err
-			}
 			ns, err := c.existing(ctx)
 			if err != nil {
 				return err
@@ -91,12 +90,7 @@ func (s *summary) add(m domain.Message) {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }
 
 func (c *cli) printSummary(nsID string, s *summary) error {
@@ -171,9 +165,11 @@ func plural(n int, one, many string) string {
 }
 
 var migrateCommand = command{
-	name:  "migrate",
-	args:  "",
-	short: "bring the store and every namespace up to date",
+	name:    "migrate",
+	args:    "",
+	minArgs: 0,
+	maxArgs: 0,
+	short:   "bring the store and every namespace up to date",
 	long: `
 Every command migrates what it opens; migrate does it for the whole store
 at once: the registry of namespaces and each namespace's database (SQLite
@@ -182,9 +178,6 @@ the migrations each is now at. Applied migrations are recorded with a
 checksum; a migration file that changed after it was applied is an error.`,
 	setup: func(fs *flag.FlagSet) runner {
 		return func(ctx context.Context, c *cli, args []string) error {
-			if err := wantArgs("migrate", args, 0, 0, ""); err != nil {
-				return err
-			}
 			s, err := c.open(ctx) // migrates the registry
 			if err != nil {
 				return err
