@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -99,6 +100,13 @@ func (s *scenario) fail(err error) {
 	s.errs = append(s.errs, err)
 }
 
+// failures returns the errors so far; readers may still be adding some.
+func (s *scenario) failures() []error {
+	s.errsMu.Lock()
+	defer s.errsMu.Unlock()
+	return slices.Clone(s.errs)
+}
+
 // reader pages through a category by global position, as Message DB's
 // consumers do, and records every message it reads.
 type reader struct {
@@ -172,7 +180,7 @@ func runScenario(t *testing.T, store *app.Store) {
 	}
 	close(start)
 	writing.Wait()
-	require.Empty(t, s.errs, "writes failed")
+	require.Empty(t, s.failures(), "writes failed")
 	require.Len(t, s.acks, writers*messagesPerWriter, "every message written is acknowledged")
 	t.Logf("%d messages written, %d version conflicts retried", len(s.acks), s.conflicts.Load())
 
@@ -199,7 +207,7 @@ func runScenario(t *testing.T, store *app.Store) {
 	stopFollowing()
 	consuming.Wait()
 	require.NoError(t, ctx.Err(), "the scenario did not finish within %s", scenarioTimeout)
-	assert.Empty(t, s.errs, "reads failed")
+	assert.Empty(t, s.failures(), "reads failed")
 
 	checkStreams(t, s, all)
 	checkReaders(t, readers, byCategory)
