@@ -185,6 +185,13 @@ func TestRun(t *testing.T) {
 	slow := write("slow.txt", passingOutput()+strings.Repeat(benchLine("CreateNamespace", "postgres", 2e8), 4))
 	failed := write("failed.txt", passingOutput()+"--- FAIL: BenchmarkGetStreamVersion/postgres-2\n    bench_test.go:9: connection refused\nFAIL\n")
 	garbled := write("garbled.txt", "BenchmarkWriteMessage-2\t10\t100 ns/op\n")
+	var kept []string
+	for _, line := range strings.SplitAfter(passingOutput(), "\n") {
+		if !strings.HasPrefix(line, "BenchmarkDeleteNamespace/postgres-") {
+			kept = append(kept, line)
+		}
+	}
+	noResult := write("noresult.txt", strings.Join(kept, ""))
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -195,6 +202,8 @@ func TestRun(t *testing.T) {
 		{"met markdown", []string{"-input", pass, "-markdown"}, 0, "### PostgreSQL"},
 		{"missed", []string{"-input", slow}, 1, StatusMissed},
 		{"benchmark failed", []string{"-input", failed}, 2, ""},
+		{"seed target without result", []string{"-input", noResult}, 2, StatusMissing},
+		{"seed target of another backend without result", []string{"-input", noResult, "-backend", "sqlite-file,sqlite-memory"}, 0, "WriteMessage"},
 		{"unparsable", []string{"-input", garbled}, 2, ""},
 		{"no such input", []string{"-input", filepath.Join(dir, "none.txt")}, 2, ""},
 		{"unknown backend", []string{"-backend", "mysql"}, 2, ""},

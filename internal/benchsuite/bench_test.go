@@ -16,6 +16,7 @@ import (
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/internal/benchsuite"
 	"github.com/messagedb-go/messagedb/migrations"
+	"github.com/messagedb-go/messagedb/ports"
 )
 
 // Seed scenario ids: the benchmark of MDB001_7A_T1 is
@@ -191,6 +192,18 @@ func BenchmarkGetStreamMessages(b *testing.B) {
 	run(b, readBackends, seed(seedStreamRead), func(b *testing.B, be *backend) {
 		ctx := context.Background()
 		ms := readFixture(b, be)
+		// Once, untimed: the read returns the stream's messages from the
+		// position asked for.
+		stream := benchsuite.FixtureStream(7)
+		msgs, err := ms.GetStreamMessages(ctx, stream, domain.GetOpts{Position: 5, BatchSize: new(int64(10))})
+		if err != nil || len(msgs) != 10 {
+			b.Fatal(len(msgs), err)
+		}
+		for k, m := range msgs {
+			if m.StreamName != stream || m.Position != int64(5+k) {
+				b.Fatalf("message %d of %s from position 5: %s at position %d", k, stream, m.StreamName, m.Position)
+			}
+		}
 		i := 0
 		for b.Loop() {
 			msgs, err := ms.GetStreamMessages(ctx, benchsuite.FixtureStream(i%benchsuite.FixtureStreams),
@@ -217,6 +230,7 @@ func BenchmarkGetCategoryMessages(b *testing.B) {
 				nest(b, []string{variant.name, seedCategoryRead}, func(b *testing.B) {
 					ctx := context.Background()
 					ms := readFixture(b, be)
+					checkCategoryRead(b, ms, variant.group)
 					i := 0
 					for b.Loop() {
 						// Positions spread over the first 90%, so that 100
@@ -232,6 +246,34 @@ func BenchmarkGetCategoryMessages(b *testing.B) {
 				})
 			}
 		})
+	}
+}
+
+// checkCategoryRead reads 100 messages of the fixture's category once,
+// untimed, and checks that they are what the benchmark means to measure:
+// the next 100 global positions, or with group, the next 100 messages of
+// the group's member, in global position order.
+func checkCategoryRead(b *testing.B, ms ports.MessageStore, group *domain.ConsumerGroup) {
+	b.Helper()
+	const from = 1001
+	msgs, err := ms.GetCategoryMessages(context.Background(), benchsuite.FixtureCategory,
+		domain.CategoryOpts{Position: from, BatchSize: new(int64(100)), ConsumerGroup: group})
+	if err != nil || len(msgs) != 100 {
+		b.Fatal(len(msgs), err)
+	}
+	last := int64(from - 1)
+	for _, m := range msgs {
+		switch {
+		case domain.Category(m.StreamName) != benchsuite.FixtureCategory:
+			b.Fatalf("category read of %s returned %s", benchsuite.FixtureCategory, m.StreamName)
+		case group == nil && m.GlobalPosition != last+1:
+			b.Fatalf("category read from %d: global position %d after %d, want consecutive", from, m.GlobalPosition, last)
+		case group != nil && m.GlobalPosition <= last:
+			b.Fatalf("group read from %d: global position %d after %d, want increasing", from, m.GlobalPosition, last)
+		case group != nil && !domain.IsMember(m.StreamName, group.Member, group.Size):
+			b.Fatalf("read of member %d of %d returned %s, which belongs to another member", group.Member, group.Size, m.StreamName)
+		}
+		last = m.GlobalPosition
 	}
 }
 

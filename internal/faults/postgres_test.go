@@ -80,12 +80,12 @@ func (l *pgLedger) record(w pgWrite, phase int32) {
 	}
 }
 
-// all reports whether every writer's count in counts (read under l.mu) is
-// at least n.
-func (l *pgLedger) all(counts func() [pgWriters]int, n int) bool {
+// all reports whether every writer's count in counts, one of l's per-writer
+// counts, is at least n.
+func (l *pgLedger) all(counts *[pgWriters]int, n int) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, c := range counts() {
+	for _, c := range counts {
 		if c < n {
 			return false
 		}
@@ -199,7 +199,7 @@ func TestPostgres_ImmediateShutdownWhileWritingAndConsuming(t *testing.T) {
 	require.NoError(t, cluster.Stop(pgtest.Immediate))
 	phase.Store(phaseDown)
 	waitFor(t, "a failed write of every writer while the server is down", func() bool {
-		return ledger.all(func() [pgWriters]int { return ledger.failedDown }, 2)
+		return ledger.all(&ledger.failedDown, 2)
 	})
 	t.Logf("restart at %s", time.Since(began).Round(time.Millisecond))
 	require.NoError(t, cluster.Start())
@@ -222,7 +222,7 @@ func TestPostgres_ImmediateShutdownWhileWritingAndConsuming(t *testing.T) {
 	t.Logf("first read after the restart: %v; it worked after %d attempt(s)", first, probes)
 
 	waitFor(t, "20 acknowledged writes of every writer after the restart", func() bool {
-		return ledger.all(func() [pgWriters]int { return ledger.ackedAfter }, 20)
+		return ledger.all(&ledger.ackedAfter, 20)
 	})
 	close(stop)
 	wg.Wait()

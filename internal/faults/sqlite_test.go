@@ -431,6 +431,7 @@ func TestSQLite_KillDuringNamespaceCreation(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	created := map[string]bool{} // acknowledged, over all rounds
+	checks := map[string]int64{} // messages checkUsable wrote, per namespace
 	for round := 1; round <= rounds; round++ {
 		kill := killPlan{acks: 1 + rand.IntN(8)}
 		if round%2 == 0 {
@@ -463,7 +464,7 @@ func TestSQLite_KillDuringNamespaceCreation(t *testing.T) {
 			if !created[id] {
 				created[id] = true // from now on it must stay
 			}
-			checkUsable(t, s, id)
+			checkUsable(t, s, id, checks)
 		}
 		if !listed[inFlight] {
 			// Absent: whatever the crash left of its file must not stop
@@ -471,7 +472,7 @@ func TestSQLite_KillDuringNamespaceCreation(t *testing.T) {
 			_, err := s.CreateNamespace(ctx, inFlight, domain.NamespaceOptions{})
 			require.NoError(t, err, "create namespace %s again after the crash", inFlight)
 			created[inFlight] = true
-			checkUsable(t, s, inFlight)
+			checkUsable(t, s, inFlight, checks)
 		}
 		require.NoError(t, s.Close())
 		t.Logf("round %d (%s): %d namespaces created, %s listed after the crash: %v", round, kill, len(lines), inFlight, listed[inFlight])
@@ -482,14 +483,17 @@ func TestSQLite_KillDuringNamespaceCreation(t *testing.T) {
 // given round creates.
 func childNamespaceID(round, n int) string { return fmt.Sprintf("r%dn%d", round, n) }
 
-// checkUsable writes a message to namespace id and reads it back.
-func checkUsable(t *testing.T, s *app.Store, id string) {
+// checkUsable writes a message to namespace id and reads it back, after
+// the checks[id] it wrote in earlier rounds, which must still be there.
+func checkUsable(t *testing.T, s *app.Store, id string, checks map[string]int64) {
 	t.Helper()
 	ctx := t.Context()
 	ns, err := s.Namespace(ctx, id)
 	require.NoError(t, err, "namespace %s", id)
 	before, err := ns.Version(ctx, "check-1")
 	require.NoError(t, err, "namespace %s", id)
+	require.Equal(t, checks[id]-1, before, "namespace %s: version of check-1 (written by earlier checks)", id)
+	checks[id]++
 	res, err := ns.Write(ctx, "check-1", domain.NewMessage{Type: "Checked"}, domain.ExpectVersion(before))
 	require.NoError(t, err, "write to namespace %s", id)
 	assert.Equal(t, before+1, res.Position, "namespace %s", id)
