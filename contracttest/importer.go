@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,6 +21,7 @@ func importerCases() []testCase {
 		{"GlobalPositionNotAboveMax", testImportBadGlobalPosition},
 		{"AllOrNothing", testImportAllOrNothing},
 		{"WritesContinueAfterImport", testImportThenWrite},
+		{"TimesInUTCToTheMicrosecond", testImportTimes},
 	}
 }
 
@@ -196,4 +198,39 @@ func testImportThenWrite(t *testing.T, newStore Factory) {
 	assert.Equal(t, domain.WriteResult{Position: src[0].Position, GlobalPosition: src[0].GlobalPosition}, again)
 	_, err = dst.WriteMessage(t.Context(), cat+"-77", domain.NewMessage{ID: src[0].ID, Type: src[0].Type}, domain.AnyVersion)
 	assert.ErrorIs(t, err, domain.ErrDuplicateMessageID)
+}
+
+// testImportTimes imports messages with times at the edges of what the
+// backends store: a time reads back in UTC, truncated to the microsecond
+// (PostgreSQL's precision, which every backend keeps), whatever its zone.
+func testImportTimes(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	stream := category(t, "acct") + "-1"
+	east := time.FixedZone("east", 5*3600+30*60)
+	times := []struct {
+		name       string
+		give, want time.Time
+	}{
+		{"Nanoseconds", time.Date(2024, 2, 29, 23, 59, 59, 999_999_999, time.UTC),
+			time.Date(2024, 2, 29, 23, 59, 59, 999_999_000, time.UTC)},
+		{"OtherZone", time.Date(2024, 1, 1, 3, 0, 0, 1_000, east),
+			time.Date(2023, 12, 31, 21, 30, 0, 1_000, time.UTC)},
+		{"Year1970", time.Unix(0, 0), time.Unix(0, 0).UTC()},
+		{"Year9999", time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC),
+			time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC)},
+	}
+	msgs := make([]domain.Message, len(times))
+	for i, c := range times {
+		msgs[i] = domain.Message{ID: uuid.New(), StreamName: stream, Type: c.name, Position: int64(i),
+			GlobalPosition: int64(10 + i), Time: c.give, Data: []byte(`{}`)}
+	}
+	require.NoError(t, importer(t, ms).ImportMessages(t.Context(), msgs))
+
+	got := streamMessages(t, ms, stream)
+	require.Len(t, got, len(times))
+	for i, c := range times {
+		assert.Equal(t, c.name, got[i].Type)
+		assert.True(t, c.want.Equal(got[i].Time), "%s: time %s, want %s", c.name, got[i].Time, c.want)
+		assert.Equal(t, time.UTC, got[i].Time.Location(), "%s: time is in UTC", c.name)
+	}
 }

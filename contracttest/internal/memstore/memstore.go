@@ -421,7 +421,7 @@ func (m *messageStore) ImportMessages(_ context.Context, msgs []domain.Message) 
 	cats := map[string]struct{}{}
 	for _, msg := range msgs {
 		c := clone(msg)
-		c.Time = c.Time.UTC()
+		c.Time = c.Time.UTC().Truncate(time.Microsecond)
 		m.append(c)
 		m.ns.lastGP = msg.GlobalPosition
 		cats[domain.Category(msg.StreamName)] = struct{}{}
