@@ -23,6 +23,7 @@ func streamReadCases() []testCase {
 		{"NonObjectData", testNonObjectData},
 		{"EmptyDataAndMetadata", testEmptyDataAndMetadata},
 		{"MDB001_6A_T2_StoredFields", testStoredFields},
+		{"StoredInCanonicalForm", testStoredInCanonicalForm},
 	}
 }
 
@@ -310,4 +311,39 @@ func testStoredFields(t *testing.T, newStore Factory) {
 	require.Len(t, amsgs, 1)
 	assertSameMessage(t, got, amsgs[0], "all messages")
 	assert.Equal(t, time.UTC, amsgs[0].Time.Location(), "all messages: time is in UTC")
+}
+
+// canonicalData is JSON whose stored form backends would each write
+// differently if left to themselves: keys out of order and given twice,
+// numbers in exponent form, with trailing zeros or negative zero, escapes
+// that may or may not be needed, characters JSON encoders like to escape.
+const canonicalData = `{"zz":1,"b":[1.50,-0,-0.0,1e2,1E-2,0.000001e6,1e+2,12345678901234567890e-5],` +
+	`"a":"\u00e9\/\u2028<>&\u007f\u001f\b\f\ud83d\ude00","b ":{"y":null,"x":true,"x":false},"aa":{},"zz":2}`
+
+// testStoredInCanonicalForm writes data and metadata that are not in
+// canonical form and reads back, through every read, exactly the canonical
+// bytes (domain.Limits.Prepare): every backend stores the same text.
+func testStoredInCanonicalForm(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	cat := category(t, "acct")
+	stream := cat + "-1"
+	msg := domain.NewMessage{Type: "Tested", Data: []byte(canonicalData),
+		Metadata: []byte(` { "correlationStreamName" : "other-1" , "n":1.0e1 } `)}
+	want, err := domain.Limits{}.Prepare(msg)
+	require.NoError(t, err)
+	write(t, ms, stream, msg)
+
+	reads := map[string][]domain.Message{
+		"stream read":   streamMessages(t, ms, stream),
+		"category read": categoryMessages(t, ms, cat, domain.CategoryOpts{}),
+		"all messages":  allMessages(t, ms),
+	}
+	last, err := ms.GetLastStreamMessage(t.Context(), stream, "")
+	require.NoError(t, err)
+	reads["last message"] = []domain.Message{last}
+	for how, msgs := range reads {
+		require.Len(t, msgs, 1, how)
+		assert.Equal(t, string(want.Data), string(msgs[0].Data), "%s: data reads back in canonical form", how)
+		assert.Equal(t, string(want.Metadata), string(msgs[0].Metadata), "%s: metadata reads back in canonical form", how)
+	}
 }
