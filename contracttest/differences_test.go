@@ -1,0 +1,29 @@
+package contracttest
+
+import (
+	"testing"
+
+	"github.com/messagedb-go/messagedb/contracttest/internal/memstore"
+	"github.com/messagedb-go/messagedb/ports"
+)
+
+// TestKnownDifferences runs the cases that some backend does not meet yet
+// (knownDifferenceCases) against the in-memory store, which meets them: the
+// cases are right, and ready to join Run once the backends are.
+func TestKnownDifferences(t *testing.T) {
+	newStore := func(t *testing.T) ports.Store {
+		s := memstore.New()
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		})
+		return s
+	}
+	for _, c := range knownDifferenceCases() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, newStore)
+		})
+	}
+}
