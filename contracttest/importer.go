@@ -2,6 +2,7 @@ package contracttest
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -22,6 +23,8 @@ func importerCases() []testCase {
 		{"AllOrNothing", testImportAllOrNothing},
 		{"WritesContinueAfterImport", testImportThenWrite},
 		{"TimesInUTCToTheMicrosecond", testImportTimes},
+		{"StoresCanonicalForm", testImportCanonicalForm},
+		{"InvalidMessages", testImportInvalidMessages},
 	}
 }
 
@@ -233,4 +236,67 @@ func testImportTimes(t *testing.T, newStore Factory) {
 		assert.True(t, c.want.Equal(got[i].Time), "%s: time %s, want %s", c.name, got[i].Time, c.want)
 		assert.Equal(t, time.UTC, got[i].Time.Location(), "%s: time is in UTC", c.name)
 	}
+}
+
+// testImportCanonicalForm imports data and metadata that are not in
+// canonical form: they read back as written ones do, in canonical form.
+func testImportCanonicalForm(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	stream := category(t, "acct") + "-1"
+	m := domain.NewMessage{ID: uuid.New(), Type: "Tested", Data: []byte(canonicalData),
+		Metadata: []byte(` { "n" : 1.0e1 , "a":[ ] } `)}
+	want, err := domain.Limits{}.Prepare(m)
+	require.NoError(t, err)
+	require.NoError(t, importer(t, ms).ImportMessages(t.Context(), []domain.Message{{ID: m.ID, StreamName: stream,
+		Type: m.Type, GlobalPosition: 1, Data: m.Data, Metadata: m.Metadata, Time: time.Unix(1e9, 0)}}))
+
+	got := streamMessages(t, ms, stream)
+	require.Len(t, got, 1)
+	assert.Equal(t, string(want.Data), string(got[0].Data), "data")
+	assert.Equal(t, string(want.Metadata), string(got[0].Metadata), "metadata")
+}
+
+// testImportInvalidMessages imports messages that are not valid: each is
+// refused with its sentinel and nothing is written.
+func testImportInvalidMessages(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	imp := importer(t, ms)
+	cat := category(t, "acct")
+	stored := write(t, ms, cat+"-1", newMsgWithID(t, "Tested", 0))
+	before := allMessages(t, ms)
+	valid := func() domain.Message {
+		return domain.Message{ID: uuid.New(), StreamName: cat + "-2", Type: "Tested", GlobalPosition: stored.GlobalPosition + 10,
+			Data: []byte(`{}`), Time: time.Unix(1e9, 0)}
+	}
+	with := func(change func(m *domain.Message)) []domain.Message {
+		m := valid()
+		change(&m)
+		return []domain.Message{m}
+	}
+	twice := valid()
+	second := twice
+	second.Position, second.GlobalPosition = 1, twice.GlobalPosition+1
+	for _, c := range []struct {
+		name string
+		msgs []domain.Message
+		want error
+	}{
+		{"NoID", with(func(m *domain.Message) { m.ID = uuid.Nil }), domain.ErrInvalidMessage},
+		{"IDTwiceInOneCall", []domain.Message{twice, second}, domain.ErrInvalidMessage},
+		{"IDStoredInAnotherStream", with(func(m *domain.Message) { m.ID = before[0].ID }), domain.ErrDuplicateMessageID},
+		{"CategoryName", with(func(m *domain.Message) { m.StreamName = cat }), domain.ErrInvalidStreamName},
+		{"NoType", with(func(m *domain.Message) { m.Type = "" }), domain.ErrInvalidMessage},
+		{"DataNotJSON", with(func(m *domain.Message) { m.Data = []byte(`{"a":`) }), domain.ErrInvalidMessage},
+		{"MetadataNotJSON", with(func(m *domain.Message) { m.Metadata = []byte(`nope`) }), domain.ErrInvalidMessage},
+	} {
+		err := imp.ImportMessages(t.Context(), c.msgs)
+		assert.ErrorIs(t, err, c.want, c.name)
+		assertNothingWritten(t, ms, before)
+	}
+	// A negative position is not its stream's version + 1: either sentinel
+	// of ports.Importer.
+	err := imp.ImportMessages(t.Context(), with(func(m *domain.Message) { m.Position = -1 }))
+	assert.True(t, errors.Is(err, domain.ErrInvalidMessage) || errors.Is(err, domain.ErrVersionConflict),
+		"negative position: %v, want ErrInvalidMessage or ErrVersionConflict", err)
+	assertNothingWritten(t, ms, before)
 }

@@ -379,13 +379,16 @@ func (m *messageStore) GetStreamVersion(_ context.Context, streamName string) (i
 }
 
 func (m *messageStore) ImportMessages(_ context.Context, msgs []domain.Message) error {
-	for _, msg := range msgs {
+	prepared := make([]domain.NewMessage, len(msgs))
+	for i, msg := range msgs {
 		if err := domain.ValidateStreamName(msg.StreamName); err != nil {
 			return err
 		}
-		if _, err := m.s.limits.Prepare(domain.NewMessage{ID: msg.ID, Type: msg.Type, Data: msg.Data, Metadata: msg.Metadata}); err != nil {
+		p, err := m.s.limits.Prepare(domain.NewMessage{ID: msg.ID, Type: msg.Type, Data: msg.Data, Metadata: msg.Metadata})
+		if err != nil {
 			return err
 		}
+		prepared[i] = p
 		if msg.ID == uuid.Nil {
 			return fmt.Errorf("%w: import needs an id", domain.ErrInvalidMessage)
 		}
@@ -419,8 +422,10 @@ func (m *messageStore) ImportMessages(_ context.Context, msgs []domain.Message) 
 		last = msg.GlobalPosition
 	}
 	cats := map[string]struct{}{}
-	for _, msg := range msgs {
+	for i, msg := range msgs {
 		c := clone(msg)
+		// Canonical, as written messages are.
+		c.Data, c.Metadata = slices.Clone(prepared[i].Data), slices.Clone(prepared[i].Metadata)
 		c.Time = c.Time.UTC().Truncate(time.Microsecond)
 		m.append(c)
 		m.ns.lastGP = msg.GlobalPosition
