@@ -128,10 +128,18 @@ func TestCorrelationStreamName(t *testing.T) {
 		`{"a":{"correlationStreamName":"x-1"},"correlationStreamName":"acct-2"}`: "acct-2",
 		`{"correlationStreamName":"acct-\u0031"}`:                                "acct-1",
 		`{"correlationStreamName":"a-1","correlationStreamName":"b-2"}`:          "b-2",
+		`{"correlationStreamName":"a-1","correlationStreamName":7}`:              "",
+		`{"correlationStreamName":"a-1","correlationStreamName":null}`:           "",
 	}
 	for in, want := range tests {
 		if got := domain.CorrelationStreamName(json.RawMessage(in)); got != want {
 			t.Errorf("CorrelationStreamName(%s) = %q, want %q", in, got, want)
+		}
+		// The stored (canonical) metadata names the same stream.
+		if p, err := (domain.NewMessage{Type: "T", Metadata: json.RawMessage(in)}).Prepare(); err == nil {
+			if got := domain.CorrelationStreamName(p.Metadata); got != want {
+				t.Errorf("CorrelationStreamName(%s) = %q, want %q", p.Metadata, got, want)
+			}
 		}
 	}
 }
