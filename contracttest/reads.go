@@ -2,6 +2,7 @@ package contracttest
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,6 +155,13 @@ func testStreamOnlyThatStream(t *testing.T, newStore Factory) {
 	msgs := streamMessages(t, ms, cat+"-1")
 	assert.Equal(t, []string{cat + "-1", cat + "-1"}, streamNames(msgs))
 	assert.Equal(t, []int64{0, 1}, positions(msgs))
+
+	// Names are compared byte for byte: no case folding, no padding.
+	for _, s := range []string{strings.ToUpper(cat) + "-1", cat + "-1 ", " " + cat + "-1"} {
+		assert.Empty(t, streamMessages(t, ms, s), "stream %q", s)
+		assert.Equal(t, domain.NoStream, version(t, ms, s), "version of %q", s)
+	}
+	assert.Empty(t, categoryMessages(t, ms, strings.ToUpper(cat), domain.CategoryOpts{}), "category %q", strings.ToUpper(cat))
 }
 
 // roundTripData exercises JSON that backends are known to alter: big
