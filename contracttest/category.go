@@ -213,6 +213,10 @@ func testCorrelation(t *testing.T, newStore Factory) {
 		// Message DB compares category(correlationStreamName), and the
 		// category of a name without "-" is the name itself.
 		{cat + "-5", correlated("A", 9, other)},
+		// The name is compared once decoded, and of a key given twice the
+		// last counts (as PostgreSQL's jsonb keeps it).
+		{cat + "-6", domain.NewMessage{Type: "A", Metadata: []byte(`{"correlationStreamName":"\u006f` + other[1:] + `-5"}`)}},
+		{cat + "-6", domain.NewMessage{Type: "A", Metadata: []byte(`{"correlationStreamName":"` + other + `-6","correlationStreamName":"` + another + `-6"}`)}},
 	}
 	gps := make([]int64, len(rows))
 	for i, r := range rows {
@@ -223,8 +227,8 @@ func testCorrelation(t *testing.T, newStore Factory) {
 		correlation string
 		want        []int64
 	}{
-		{other, []int64{gps[0], gps[6], gps[9]}},
-		{another, []int64{gps[1]}},
+		{other, []int64{gps[0], gps[6], gps[9], gps[10]}},
+		{another, []int64{gps[1], gps[11]}},
 		{other + ":command", []int64{gps[3]}},
 		{other + "x", []int64{gps[8]}},
 		{category(t, "none"), []int64{}},

@@ -23,6 +23,7 @@ func idCases() []testCase {
 		{"WriteMessagesPartlyStoredBatch", testWriteMessagesMixedRetry},
 		{"WriteMessagesIDInAnotherStream", testWriteMessagesIDElsewhere},
 		{"WriteMessagesRetryWithAnotherType", testWriteMessagesRetryOtherType},
+		{"WriteMessagesRetryOfStoredIDs", testWriteMessagesRetryOfStoredIDs},
 	}
 }
 
@@ -202,4 +203,34 @@ func testWriteMessagesRetryOtherType(t *testing.T, newStore Factory) {
 	_, err = ms.WriteMessages(t.Context(), stream, retry, domain.AnyVersion)
 	assert.ErrorIs(t, err, domain.ErrDuplicateMessageID)
 	assertNothingWritten(t, ms, before)
+}
+
+// testWriteMessagesRetryOfStoredIDs retries batches made of ids stored in
+// the stream by other calls, in another order or only some of them: each is
+// an idempotent retry whose results follow the batch's order.
+func testWriteMessagesRetryOfStoredIDs(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	ctx := t.Context()
+	stream := category(t, "acct") + "-1"
+	batch := []domain.NewMessage{newMsgWithID(t, "A", 0), newMsgWithID(t, "B", 1), newMsgWithID(t, "C", 2)}
+	first, err := ms.WriteMessages(ctx, stream, batch, domain.AnyVersion)
+	require.NoError(t, err)
+	single := newMsgWithID(t, "D", 3)
+	last := write(t, ms, stream, single)
+	before := allMessages(t, ms)
+
+	for _, c := range []struct {
+		name  string
+		batch []domain.NewMessage
+		want  []domain.WriteResult
+	}{
+		{"Reversed", []domain.NewMessage{batch[2], batch[1], batch[0]}, []domain.WriteResult{first[2], first[1], first[0]}},
+		{"Part", []domain.NewMessage{batch[1], batch[2]}, first[1:]},
+		{"FromTwoWrites", []domain.NewMessage{single, batch[0]}, []domain.WriteResult{last, first[0]}},
+	} {
+		got, err := ms.WriteMessages(ctx, stream, c.batch, domain.ExpectVersion(domain.NoStream))
+		require.NoError(t, err, c.name)
+		assert.Equal(t, c.want, got, c.name)
+		assertNothingWritten(t, ms, before)
+	}
 }

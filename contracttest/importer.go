@@ -2,9 +2,11 @@ package contracttest
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,6 +22,9 @@ func importerCases() []testCase {
 		{"GlobalPositionNotAboveMax", testImportBadGlobalPosition},
 		{"AllOrNothing", testImportAllOrNothing},
 		{"WritesContinueAfterImport", testImportThenWrite},
+		{"TimesInUTCToTheMicrosecond", testImportTimes},
+		{"StoresCanonicalForm", testImportCanonicalForm},
+		{"InvalidMessages", testImportInvalidMessages},
 	}
 }
 
@@ -196,4 +201,102 @@ func testImportThenWrite(t *testing.T, newStore Factory) {
 	assert.Equal(t, domain.WriteResult{Position: src[0].Position, GlobalPosition: src[0].GlobalPosition}, again)
 	_, err = dst.WriteMessage(t.Context(), cat+"-77", domain.NewMessage{ID: src[0].ID, Type: src[0].Type}, domain.AnyVersion)
 	assert.ErrorIs(t, err, domain.ErrDuplicateMessageID)
+}
+
+// testImportTimes imports messages with times at the edges of what the
+// backends store: a time reads back in UTC, truncated to the microsecond
+// (PostgreSQL's precision, which every backend keeps), whatever its zone.
+func testImportTimes(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	stream := category(t, "acct") + "-1"
+	east := time.FixedZone("east", 5*3600+30*60)
+	times := []struct {
+		name       string
+		give, want time.Time
+	}{
+		{"Nanoseconds", time.Date(2024, 2, 29, 23, 59, 59, 999_999_999, time.UTC),
+			time.Date(2024, 2, 29, 23, 59, 59, 999_999_000, time.UTC)},
+		{"OtherZone", time.Date(2024, 1, 1, 3, 0, 0, 1_000, east),
+			time.Date(2023, 12, 31, 21, 30, 0, 1_000, time.UTC)},
+		{"Year1970", time.Unix(0, 0), time.Unix(0, 0).UTC()},
+		{"Year9999", time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC),
+			time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC)},
+	}
+	msgs := make([]domain.Message, len(times))
+	for i, c := range times {
+		msgs[i] = domain.Message{ID: uuid.New(), StreamName: stream, Type: c.name, Position: int64(i),
+			GlobalPosition: int64(10 + i), Time: c.give, Data: []byte(`{}`)}
+	}
+	require.NoError(t, importer(t, ms).ImportMessages(t.Context(), msgs))
+
+	got := streamMessages(t, ms, stream)
+	require.Len(t, got, len(times))
+	for i, c := range times {
+		assert.Equal(t, c.name, got[i].Type)
+		assert.True(t, c.want.Equal(got[i].Time), "%s: time %s, want %s", c.name, got[i].Time, c.want)
+		assert.Equal(t, time.UTC, got[i].Time.Location(), "%s: time is in UTC", c.name)
+	}
+}
+
+// testImportCanonicalForm imports data and metadata that are not in
+// canonical form: they read back as written ones do, in canonical form.
+func testImportCanonicalForm(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	stream := category(t, "acct") + "-1"
+	m := domain.NewMessage{ID: uuid.New(), Type: "Tested", Data: []byte(canonicalData),
+		Metadata: []byte(` { "n" : 1.0e1 , "a":[ ] } `)}
+	want, err := domain.Limits{}.Prepare(m)
+	require.NoError(t, err)
+	require.NoError(t, importer(t, ms).ImportMessages(t.Context(), []domain.Message{{ID: m.ID, StreamName: stream,
+		Type: m.Type, GlobalPosition: 1, Data: m.Data, Metadata: m.Metadata, Time: time.Unix(1e9, 0)}}))
+
+	got := streamMessages(t, ms, stream)
+	require.Len(t, got, 1)
+	assert.Equal(t, string(want.Data), string(got[0].Data), "data")
+	assert.Equal(t, string(want.Metadata), string(got[0].Metadata), "metadata")
+}
+
+// testImportInvalidMessages imports messages that are not valid: each is
+// refused with its sentinel and nothing is written.
+func testImportInvalidMessages(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	imp := importer(t, ms)
+	cat := category(t, "acct")
+	stored := write(t, ms, cat+"-1", newMsgWithID(t, "Tested", 0))
+	before := allMessages(t, ms)
+	valid := func() domain.Message {
+		return domain.Message{ID: uuid.New(), StreamName: cat + "-2", Type: "Tested", GlobalPosition: stored.GlobalPosition + 10,
+			Data: []byte(`{}`), Time: time.Unix(1e9, 0)}
+	}
+	with := func(change func(m *domain.Message)) []domain.Message {
+		m := valid()
+		change(&m)
+		return []domain.Message{m}
+	}
+	twice := valid()
+	second := twice
+	second.Position, second.GlobalPosition = 1, twice.GlobalPosition+1
+	for _, c := range []struct {
+		name string
+		msgs []domain.Message
+		want error
+	}{
+		{"NoID", with(func(m *domain.Message) { m.ID = uuid.Nil }), domain.ErrInvalidMessage},
+		{"IDTwiceInOneCall", []domain.Message{twice, second}, domain.ErrInvalidMessage},
+		{"IDStoredInAnotherStream", with(func(m *domain.Message) { m.ID = before[0].ID }), domain.ErrDuplicateMessageID},
+		{"CategoryName", with(func(m *domain.Message) { m.StreamName = cat }), domain.ErrInvalidStreamName},
+		{"NoType", with(func(m *domain.Message) { m.Type = "" }), domain.ErrInvalidMessage},
+		{"DataNotJSON", with(func(m *domain.Message) { m.Data = []byte(`{"a":`) }), domain.ErrInvalidMessage},
+		{"MetadataNotJSON", with(func(m *domain.Message) { m.Metadata = []byte(`nope`) }), domain.ErrInvalidMessage},
+	} {
+		err := imp.ImportMessages(t.Context(), c.msgs)
+		assert.ErrorIs(t, err, c.want, c.name)
+		assertNothingWritten(t, ms, before)
+	}
+	// A negative position is not its stream's version + 1: either sentinel
+	// of ports.Importer.
+	err := imp.ImportMessages(t.Context(), with(func(m *domain.Message) { m.Position = -1 }))
+	assert.True(t, errors.Is(err, domain.ErrInvalidMessage) || errors.Is(err, domain.ErrVersionConflict),
+		"negative position: %v, want ErrInvalidMessage or ErrVersionConflict", err)
+	assertNothingWritten(t, ms, before)
 }

@@ -163,7 +163,9 @@ func testGetAndListNamespaces(t *testing.T, newStore Factory) {
 	ctx := t.Context()
 	base := uniqueNamespaceID(t)
 	created := map[string]domain.Namespace{}
-	for _, id := range []string{base + "_c", base + "_a", base + "_b2", base + "_b"} {
+	// "_" sorts before digits and letters only in byte order: a collation
+	// that skips punctuation would put base+"0" or base+"a" elsewhere.
+	for _, id := range []string{base + "_c", base + "a", base + "_a", base + "_b2", base + "0", base + "_b"} {
 		ns, err := store.CreateNamespace(ctx, id, domain.NamespaceOptions{Description: "desc " + id, TokenHash: "hash " + id})
 		require.NoError(t, err)
 		t.Cleanup(func() { deleteNamespaceAtCleanup(t, store, id) })
@@ -186,7 +188,8 @@ func testGetAndListNamespaces(t *testing.T, newStore Factory) {
 		assert.Equal(t, time.UTC, ns.CreatedAt.Location())
 		assert.WithinDuration(t, want.CreatedAt, ns.CreatedAt, time.Millisecond)
 	}
-	assert.Equal(t, []string{base + "_a", base + "_b", base + "_b2", base + "_c"}, mine, "every created namespace, in id order")
+	assert.Equal(t, []string{base + "0", base + "_a", base + "_b", base + "_b2", base + "_c", base + "a"}, mine,
+		"every created namespace, in byte order of id")
 
 	for id, want := range created {
 		got, err := store.GetNamespace(ctx, id)

@@ -2,6 +2,7 @@ package contracttest
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ func streamReadCases() []testCase {
 		{"NonObjectData", testNonObjectData},
 		{"EmptyDataAndMetadata", testEmptyDataAndMetadata},
 		{"MDB001_6A_T2_StoredFields", testStoredFields},
+		{"StoredInCanonicalForm", testStoredInCanonicalForm},
 	}
 }
 
@@ -153,6 +155,13 @@ func testStreamOnlyThatStream(t *testing.T, newStore Factory) {
 	msgs := streamMessages(t, ms, cat+"-1")
 	assert.Equal(t, []string{cat + "-1", cat + "-1"}, streamNames(msgs))
 	assert.Equal(t, []int64{0, 1}, positions(msgs))
+
+	// Names are compared byte for byte: no case folding, no padding.
+	for _, s := range []string{strings.ToUpper(cat) + "-1", cat + "-1 ", " " + cat + "-1"} {
+		assert.Empty(t, streamMessages(t, ms, s), "stream %q", s)
+		assert.Equal(t, domain.NoStream, version(t, ms, s), "version of %q", s)
+	}
+	assert.Empty(t, categoryMessages(t, ms, strings.ToUpper(cat), domain.CategoryOpts{}), "category %q", strings.ToUpper(cat))
 }
 
 // roundTripData exercises JSON that backends are known to alter: big
@@ -310,4 +319,39 @@ func testStoredFields(t *testing.T, newStore Factory) {
 	require.Len(t, amsgs, 1)
 	assertSameMessage(t, got, amsgs[0], "all messages")
 	assert.Equal(t, time.UTC, amsgs[0].Time.Location(), "all messages: time is in UTC")
+}
+
+// canonicalData is JSON whose stored form backends would each write
+// differently if left to themselves: keys out of order and given twice,
+// numbers in exponent form, with trailing zeros or negative zero, escapes
+// that may or may not be needed, characters JSON encoders like to escape.
+const canonicalData = `{"zz":1,"b":[1.50,-0,-0.0,1e2,1E-2,0.000001e6,1e+2,12345678901234567890e-5],` +
+	`"a":"\u00e9\/\u2028<>&\u007f\u001f\b\f\ud83d\ude00","b ":{"y":null,"x":true,"x":false},"aa":{},"zz":2}`
+
+// testStoredInCanonicalForm writes data and metadata that are not in
+// canonical form and reads back, through every read, exactly the canonical
+// bytes (domain.Limits.Prepare): every backend stores the same text.
+func testStoredInCanonicalForm(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	cat := category(t, "acct")
+	stream := cat + "-1"
+	msg := domain.NewMessage{Type: "Tested", Data: []byte(canonicalData),
+		Metadata: []byte(` { "correlationStreamName" : "other-1" , "n":1.0e1 } `)}
+	want, err := domain.Limits{}.Prepare(msg)
+	require.NoError(t, err)
+	write(t, ms, stream, msg)
+
+	reads := map[string][]domain.Message{
+		"stream read":   streamMessages(t, ms, stream),
+		"category read": categoryMessages(t, ms, cat, domain.CategoryOpts{}),
+		"all messages":  allMessages(t, ms),
+	}
+	last, err := ms.GetLastStreamMessage(t.Context(), stream, "")
+	require.NoError(t, err)
+	reads["last message"] = []domain.Message{last}
+	for how, msgs := range reads {
+		require.Len(t, msgs, 1, how)
+		assert.Equal(t, string(want.Data), string(msgs[0].Data), "%s: data reads back in canonical form", how)
+		assert.Equal(t, string(want.Metadata), string(msgs[0].Metadata), "%s: metadata reads back in canonical form", how)
+	}
 }

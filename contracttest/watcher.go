@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -24,6 +25,7 @@ func watcherCases() []testCase {
 		{"EveryWatcherWakes", testWatchSeveral},
 		{"ClosedWhenContextDone", testWatchClosed},
 		{"InvalidCategory", testWatchInvalidCategory},
+		{"WakesOnImport", testWatchWakesOnImport},
 	}
 }
 
@@ -133,4 +135,17 @@ func testWatchInvalidCategory(t *testing.T, newStore Factory) {
 		_, err := watcher(t, ms).WatchCategory(t.Context(), name)
 		assert.ErrorIs(t, err, domain.ErrInvalidStreamName, "WatchCategory(%q)", name)
 	}
+}
+
+// testWatchWakesOnImport watches a category into which messages are
+// imported: an import is a write.
+func testWatchWakesOnImport(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	cat := category(t, "acct")
+	ch := watch(t, ms, cat)
+
+	require.NoError(t, importer(t, ms).ImportMessages(t.Context(), []domain.Message{{ID: uuid.New(), StreamName: cat + "-1",
+		Type: "Tested", GlobalPosition: 7, Data: []byte(`{}`), Time: time.Unix(1e9, 0)}}))
+	assert.True(t, receive(t, ch, wakeTimeout, "after an import"), "the channel must stay open while ctx is live")
+	assert.Len(t, categoryMessages(t, ms, cat, domain.CategoryOpts{}), 1, "the woken reader finds the message")
 }

@@ -555,6 +555,9 @@ func topLevelString(b []byte, key string) string {
 			}
 			found, i = string(v), next
 		} else {
+			if string(k) == key {
+				found = "" // the last of a key counts, as in canonical form
+			}
 			p.out, p.fix = p.out[:0], p.fix[:0]
 			if i, err = p.value(i, 0); err != nil {
 				return found

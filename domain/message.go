@@ -231,6 +231,58 @@ func (l Limits) PrepareBatch(msgs []NewMessage) ([]NewMessage, error) {
 	return out, nil
 }
 
+// Times that every backend stores and reads back as they are: years 1 to
+// 9999, to the microsecond.
+var (
+	minImportTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxImportTime = time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC)
+)
+
+// PrepareImport checks messages given to import (see ports.Importer)
+// before anything is stored, and returns copies ready to store: type, data
+// and metadata as Prepare makes them, time in UTC truncated to the
+// microsecond. Each message needs a stream name (else the error matches
+// ErrInvalidStreamName), an id of its own in the call (none is generated), a
+// position not below 0, a global position from FirstGlobalPosition and
+// above the previous message's, and a time within years 1 to 9999 (the zero
+// time is one); otherwise the error matches ErrInvalidMessage.
+func (l Limits) PrepareImport(msgs []Message) ([]Message, error) {
+	out := make([]Message, len(msgs))
+	seen := make(map[uuid.UUID]struct{}, len(msgs))
+	for i, m := range msgs {
+		if err := ValidateStreamName(m.StreamName); err != nil {
+			return nil, fmt.Errorf("import message %d: %w", i, err)
+		}
+		bad := func(format string, args ...any) error {
+			return fmt.Errorf("%w: import message %d (%s): %s", ErrInvalidMessage, i, m.ID, fmt.Sprintf(format, args...))
+		}
+		if m.ID == uuid.Nil {
+			return nil, bad("no id")
+		}
+		if _, dup := seen[m.ID]; dup {
+			return nil, bad("id given twice")
+		}
+		seen[m.ID] = struct{}{}
+		if m.Position < 0 {
+			return nil, bad("position %d", m.Position)
+		}
+		if m.GlobalPosition < FirstGlobalPosition || i > 0 && m.GlobalPosition <= msgs[i-1].GlobalPosition {
+			return nil, bad("global position %d is not above the previous one", m.GlobalPosition)
+		}
+		t := m.Time.UTC().Truncate(time.Microsecond)
+		if t.Before(minImportTime) || t.After(maxImportTime) {
+			return nil, bad("time %s is not within years 1 to 9999", m.Time)
+		}
+		p, err := l.Prepare(NewMessage{ID: m.ID, Type: m.Type, Data: m.Data, Metadata: m.Metadata})
+		if err != nil {
+			return nil, fmt.Errorf("import message %d: %w", i, err)
+		}
+		m.Type, m.Data, m.Metadata, m.Time = p.Type, p.Data, p.Metadata, t
+		out[i] = m
+	}
+	return out, nil
+}
+
 // WriteResult is where a written message was stored.
 type WriteResult struct {
 	Position       int64 `json:"position"`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,10 +129,18 @@ func TestCorrelationStreamName(t *testing.T) {
 		`{"a":{"correlationStreamName":"x-1"},"correlationStreamName":"acct-2"}`: "acct-2",
 		`{"correlationStreamName":"acct-\u0031"}`:                                "acct-1",
 		`{"correlationStreamName":"a-1","correlationStreamName":"b-2"}`:          "b-2",
+		`{"correlationStreamName":"a-1","correlationStreamName":7}`:              "",
+		`{"correlationStreamName":"a-1","correlationStreamName":null}`:           "",
 	}
 	for in, want := range tests {
 		if got := domain.CorrelationStreamName(json.RawMessage(in)); got != want {
 			t.Errorf("CorrelationStreamName(%s) = %q, want %q", in, got, want)
+		}
+		// The stored (canonical) metadata names the same stream.
+		if p, err := (domain.NewMessage{Type: "T", Metadata: json.RawMessage(in)}).Prepare(); err == nil {
+			if got := domain.CorrelationStreamName(p.Metadata); got != want {
+				t.Errorf("CorrelationStreamName(%s) = %q, want %q", p.Metadata, got, want)
+			}
 		}
 	}
 }
@@ -164,5 +173,72 @@ func TestPrepareWriteChecksInOrder(t *testing.T) {
 	out, err := domain.PrepareWrite("account-1", ok, domain.ExpectVersion(domain.NoStream))
 	if err != nil || len(out) != 1 || out[0].ID.Version() != 7 {
 		t.Errorf("PrepareWrite = %+v, %v", out, err)
+	}
+}
+
+func TestPrepareImport(t *testing.T) {
+	east := time.FixedZone("east", 3600)
+	valid := func() domain.Message {
+		return domain.Message{ID: uuid.New(), StreamName: "account-1", Type: "Opened", Position: 0, GlobalPosition: 5,
+			Data: json.RawMessage(` {"b":1, "a":2} `), Metadata: json.RawMessage(" "),
+			Time: time.Date(2024, 1, 1, 1, 0, 0, 123_456_789, east)}
+	}
+	in := []domain.Message{valid(), valid()}
+	in[1].Position, in[1].GlobalPosition, in[1].Time = 1, 9, time.Time{}
+	out, err := domain.Limits{}.PrepareImport(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2 {
+		t.Fatalf("PrepareImport returned %d messages, want 2", len(out))
+	}
+	got := out[0]
+	if got.ID != in[0].ID || got.StreamName != "account-1" || got.Type != "Opened" || got.Position != 0 || got.GlobalPosition != 5 {
+		t.Errorf("PrepareImport changed the message: %+v", got)
+	}
+	if string(got.Data) != `{"a":2,"b":1}` || got.Metadata != nil {
+		t.Errorf("Data %s, Metadata %q, want canonical data and no metadata", got.Data, got.Metadata)
+	}
+	if want := time.Date(2024, 1, 1, 0, 0, 0, 123_456_000, time.UTC); got.Time != want {
+		t.Errorf("Time %s, want %s (UTC, to the microsecond)", got.Time, want)
+	}
+	if !out[1].Time.IsZero() {
+		t.Errorf("zero time became %s", out[1].Time)
+	}
+	if string(in[0].Data) != ` {"b":1, "a":2} ` {
+		t.Errorf("PrepareImport changed its input: %s", in[0].Data)
+	}
+
+	bad := map[string]struct {
+		change func(ms []domain.Message)
+		want   error
+	}{
+		"category name":        {func(ms []domain.Message) { ms[1].StreamName = "account" }, domain.ErrInvalidStreamName},
+		"no id":                {func(ms []domain.Message) { ms[1].ID = uuid.Nil }, domain.ErrInvalidMessage},
+		"id twice":             {func(ms []domain.Message) { ms[1].ID = ms[0].ID }, domain.ErrInvalidMessage},
+		"negative position":    {func(ms []domain.Message) { ms[0].Position = -1 }, domain.ErrInvalidMessage},
+		"global position 0":    {func(ms []domain.Message) { ms[0].GlobalPosition = 0 }, domain.ErrInvalidMessage},
+		"same global position": {func(ms []domain.Message) { ms[1].GlobalPosition = ms[0].GlobalPosition }, domain.ErrInvalidMessage},
+		"year 10000":           {func(ms []domain.Message) { ms[1].Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, domain.ErrInvalidMessage},
+		"year 0":               {func(ms []domain.Message) { ms[1].Time = time.Date(0, 12, 31, 23, 59, 59, 0, time.UTC) }, domain.ErrInvalidMessage},
+		"no type":              {func(ms []domain.Message) { ms[1].Type = "" }, domain.ErrInvalidMessage},
+		"data not JSON":        {func(ms []domain.Message) { ms[1].Data = json.RawMessage(`{`) }, domain.ErrInvalidMessage},
+		"too large":            {func(ms []domain.Message) { ms[1].Data = json.RawMessage(`"` + strings.Repeat("x", 20) + `"`) }, domain.ErrMessageTooLarge},
+	}
+	for name, c := range bad {
+		ms := []domain.Message{valid(), valid()}
+		ms[1].Position, ms[1].GlobalPosition = 1, 9
+		c.change(ms)
+		if _, err := (domain.Limits{MaxMessageSize: 16}).PrepareImport(ms); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
+		}
+	}
+	// The edges of the years kept.
+	edges := []domain.Message{valid(), valid()}
+	edges[0].Time = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	edges[1].Position, edges[1].GlobalPosition = 1, 9
+	edges[1].Time = time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC)
+	if _, err := (domain.Limits{}).PrepareImport(edges); err != nil {
+		t.Errorf("years 1 and 9999: %v", err)
 	}
 }

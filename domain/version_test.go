@@ -34,6 +34,12 @@ func TestExpectedVersion(t *testing.T) {
 	if err := domain.ExpectVersion(3).Check("a-1", 3); err != nil {
 		t.Errorf("matching version: %v", err)
 	}
+	for _, actual := range []int64{-1, 2, 4} {
+		err := domain.ExpectVersion(3).Check("a-1", actual)
+		if !errors.As(err, &vc) || vc.StreamName != "a-1" || vc.Expected != 3 || vc.Actual != actual {
+			t.Errorf("ExpectVersion(3).Check(%d) = %v, want a conflict 3 vs %d", actual, err, actual)
+		}
+	}
 	if err := domain.ExpectVersion(-2).Validate(); !errors.Is(err, domain.ErrInvalidExpectedVersion) || !errors.Is(err, domain.ErrInvalidOptions) {
 		t.Errorf("Validate(-2) = %v", err)
 	}

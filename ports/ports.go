@@ -93,10 +93,14 @@ type MessageStore interface {
 // copied to another backend.
 type Importer interface {
 	// ImportMessages stores msgs, in global position order, into an empty
-	// or partially imported namespace. Each message's position must be its
-	// stream's version + 1 and its global position above every global
-	// position stored; otherwise nothing is written and the error matches
-	// domain.ErrVersionConflict or domain.ErrInvalidMessage. All or nothing.
+	// or partially imported namespace, all or nothing. It checks and stores
+	// them as domain.Limits.PrepareImport returns them (canonical JSON,
+	// times in UTC to the microsecond, years 1 to 9999; an error matches
+	// domain.ErrInvalidStreamName or domain.ErrInvalidMessage). Each
+	// message's position must be its stream's version + 1 (else
+	// domain.ErrVersionConflict) and its global position above every global
+	// position stored (else domain.ErrInvalidMessage); an id stored already
+	// matches domain.ErrDuplicateMessageID. On error nothing is written.
 	ImportMessages(ctx context.Context, msgs []domain.Message) error
 }
 

@@ -379,23 +379,15 @@ func (m *messageStore) GetStreamVersion(_ context.Context, streamName string) (i
 }
 
 func (m *messageStore) ImportMessages(_ context.Context, msgs []domain.Message) error {
-	for _, msg := range msgs {
-		if err := domain.ValidateStreamName(msg.StreamName); err != nil {
-			return err
-		}
-		if _, err := m.s.limits.Prepare(domain.NewMessage{ID: msg.ID, Type: msg.Type, Data: msg.Data, Metadata: msg.Metadata}); err != nil {
-			return err
-		}
-		if msg.ID == uuid.Nil {
-			return fmt.Errorf("%w: import needs an id", domain.ErrInvalidMessage)
-		}
+	msgs, err := m.s.limits.PrepareImport(msgs)
+	if err != nil {
+		return err
 	}
 	if err := m.lock(); err != nil {
 		return err
 	}
 	defer m.unlock()
 	versions := map[string]int64{}
-	seen := map[uuid.UUID]struct{}{}
 	last := m.ns.lastGP
 	for _, msg := range msgs {
 		v, ok := versions[msg.StreamName]
@@ -411,18 +403,12 @@ func (m *messageStore) ImportMessages(_ context.Context, msgs []domain.Message) 
 		if _, dup := m.ns.ids[msg.ID]; dup {
 			return fmt.Errorf("import: id %s: %w", msg.ID, domain.ErrDuplicateMessageID)
 		}
-		if _, dup := seen[msg.ID]; dup {
-			return fmt.Errorf("%w: id %s given twice", domain.ErrInvalidMessage, msg.ID)
-		}
-		seen[msg.ID] = struct{}{}
 		versions[msg.StreamName] = msg.Position
 		last = msg.GlobalPosition
 	}
 	cats := map[string]struct{}{}
 	for _, msg := range msgs {
-		c := clone(msg)
-		c.Time = c.Time.UTC()
-		m.append(c)
+		m.append(clone(msg))
 		m.ns.lastGP = msg.GlobalPosition
 		cats[domain.Category(msg.StreamName)] = struct{}{}
 	}
