@@ -24,15 +24,3 @@ func newMemstore(t *testing.T) ports.Store {
 func TestMemstore(t *testing.T) {
 	Run(t, newMemstore)
 }
-
-// TestKnownDifferences runs the cases that some backend does not meet yet
-// (knownDifferenceCases) against the in-memory store, which meets them: the
-// cases are right, and ready to join Run once the backends are.
-func TestKnownDifferences(t *testing.T) {
-	for _, c := range knownDifferenceCases() {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			c.run(t, newMemstore)
-		})
-	}
-}

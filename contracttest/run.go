@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"AllMessages", allMessagesCases()},
 		{"Namespaces", namespaceCases()},
 		{"Isolation", isolationCases()},
+		{"Parity", parityCases()},
 		{"Importer", importerCases()},
 		{"Watcher", watcherCases()},
 		{"Concurrency", concurrencyCases()},

@@ -78,12 +78,15 @@ func newNamespace(s *Store, id, schema string) *Namespace {
 	// consumer group's filter is wrapped in COALESCE so that it is estimated
 	// to keep half of the rows: an equality on an expression is estimated to
 	// keep 0.5%, which makes reading and sorting the whole category look
-	// cheaper.
+	// cheaper. A correlation is only ever a string: a number or boolean
+	// under correlationStreamName is no correlation (->> would turn it into
+	// text that could match), as in package domain and on SQLite.
 	const (
 		catFrom = `({S}.category(m.stream_name), m.global_position) >= ($1::varchar, $2::bigint)
   AND ({S}.category(m.stream_name), m.global_position) <= ($1::varchar, 9223372036854775807)`
 		catOrder   = ` ORDER BY {S}.category(m.stream_name), m.global_position LIMIT $3::bigint`
-		correlated = ` AND {S}.category(m.metadata->>'correlationStreamName') = $4::varchar`
+		correlated = ` AND pg_catalog.jsonb_typeof(m.metadata->'correlationStreamName') = 'string'
+  AND {S}.category(m.metadata->>'correlationStreamName') = $4::varchar`
 	)
 	return &Namespace{s: s, id: id, schema: schema, q: queries{
 		write: q(`SELECT out_id, out_stream_name, out_type, out_position, out_global_position, out_written

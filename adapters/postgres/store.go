@@ -386,7 +386,7 @@ func (s *Store) ListNamespaces(ctx context.Context) ([]domain.Namespace, error) 
 	}
 	var rows []registryRow
 	expr, ident := s.registry()
-	if err := s.db.NewSelect().Model(&rows).ModelTableExpr(expr, ident).OrderExpr("n.id").Scan(ctx); err != nil {
+	if err := s.db.NewSelect().Model(&rows).ModelTableExpr(expr, ident).OrderExpr(`n.id COLLATE "C"`).Scan(ctx); err != nil {
 		return nil, s.closedOr(dbError(ctx, "list namespaces", err))
 	}
 	out := make([]domain.Namespace, len(rows))

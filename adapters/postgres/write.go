@@ -3,10 +3,8 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -142,15 +140,15 @@ const importChunk = 1000
 // Afterwards the global position sequence continues after the highest
 // imported one.
 func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) error {
-	if len(msgs) == 0 {
-		return nil
-	}
 	rows, err := prepareImport(msgs, n.s.limits)
 	if err != nil {
 		return err
 	}
 	if err := n.checkOpen(); err != nil {
 		return err
+	}
+	if len(msgs) == 0 {
+		return nil
 	}
 
 	tx, err := n.s.db.DB.BeginTx(ctx, nil)
@@ -256,47 +254,21 @@ const importTimeLayout = "2006-01-02 15:04:05.999999"
 // 1 and increasing, no id twice, no message beyond the limits.
 func prepareImport(msgs []domain.Message, limits domain.Limits) (importRows, error) {
 	var r importRows
-	ids := make(map[uuid.UUID]struct{}, len(msgs))
+	prepared, err := limits.PrepareImport(msgs)
+	if err != nil {
+		return r, fmt.Errorf("messagedb: postgres: %w", err)
+	}
 	cats := map[string]bool{}
-	var prev int64
-	for i, m := range msgs {
-		bad := func(format string, args ...any) error {
-			return fmt.Errorf("messagedb: postgres: import: message %d (%s): %s: %w", i, m.ID, fmt.Sprintf(format, args...), domain.ErrInvalidMessage)
-		}
-		if err := domain.ValidateStreamName(m.StreamName); err != nil {
-			return r, fmt.Errorf("messagedb: postgres: import: message %d: %w", i, err)
-		}
-		if m.ID == uuid.Nil {
-			return r, bad("no id")
-		}
-		if _, dup := ids[m.ID]; dup {
-			return r, bad("id given twice")
-		}
-		ids[m.ID] = struct{}{}
-		p, err := limits.Prepare(domain.NewMessage{ID: m.ID, Type: m.Type, Data: m.Data, Metadata: m.Metadata})
-		if err != nil {
-			return r, fmt.Errorf("messagedb: postgres: import: message %d: %w", i, err)
-		}
-		if m.Position < 0 {
-			return r, bad("negative position %d", m.Position)
-		}
-		if m.GlobalPosition < 1 || m.GlobalPosition <= prev {
-			return r, bad("global position %d does not increase (after %d)", m.GlobalPosition, prev)
-		}
-		prev = m.GlobalPosition
-		t := m.Time
-		if t.IsZero() {
-			t = time.Now()
-		}
+	for _, m := range prepared {
 		r.gp = append(r.gp, m.GlobalPosition)
 		r.pos = append(r.pos, m.Position)
-		r.time = append(r.time, t.UTC().Truncate(time.Microsecond).Format(importTimeLayout))
+		r.time = append(r.time, m.Time.Format(importTimeLayout))
 		r.stream = append(r.stream, m.StreamName)
-		r.typ = append(r.typ, p.Type)
-		r.data = append(r.data, string(p.Data))
+		r.typ = append(r.typ, m.Type)
+		r.data = append(r.data, string(m.Data))
 		r.id = append(r.id, m.ID.String())
-		if p.Metadata != nil {
-			r.meta = append(r.meta, new(string(json.RawMessage(p.Metadata))))
+		if m.Metadata != nil {
+			r.meta = append(r.meta, new(string(m.Metadata)))
 		} else {
 			r.meta = append(r.meta, nil)
 		}

@@ -47,25 +47,20 @@ func testCorrelationOnlyFromAString(t *testing.T, newStore Factory) {
 	}
 }
 
-// Differences between backends that the suite pins down but that a backend
-// does not meet yet; Run does not run these. Each says which backend fails.
-func knownDifferenceCases() []testCase {
+// parityCases pin down behaviour that the backends once differed on, each
+// where the natural SQL of one backend would do otherwise.
+func parityCases() []testCase {
 	return []testCase{
-		// PostgreSQL matches a correlationStreamName that is not a string
-		// by its JSON text (metadata->>'correlationStreamName').
+		// A correlation is read from a string only (not ->> of any value).
 		{"CorrelationOnlyFromAString", testCorrelationOnlyFromAString},
-		// PostgreSQL stores the time of the import for a zero time.
+		// An import keeps every field as given, a zero time too.
 		{"ImportKeepsZeroTime", testImportZeroTime},
-		// SQLite answers a read of batch size 0 without looking at the
-		// store; both backends answer an import of no message so.
+		// Calls that have nothing to do still fail on a closed store.
 		{"EmptyCallsFailWithErrClosed", testEmptyCallsAfterClose},
-		// SQLite answers a read of batch size 0 without looking at the
-		// namespace.
+		// Reads that have nothing to do still fail on a deleted namespace.
 		{"EmptyReadsFailAfterDelete", testEmptyReadsAfterDelete},
-		// SQLite imports a time after year 9999, then fails every read of
-		// the namespace (it cannot parse the time back); PostgreSQL stores
-		// it, and refuses a time before year 1 with an error that matches
-		// no sentinel. Both would pass through domain.Limits.PrepareImport.
+		// Import times are within years 1 to 9999, which both backends
+		// store and read back (domain.Limits.PrepareImport).
 		{"ImportTimesOutOfRange", testImportTimesOutOfRange},
 	}
 }
