@@ -368,6 +368,21 @@ func (d *nsDB) lock(ctx context.Context) error {
 
 func (d *nsDB) unlock() { <-d.sem }
 
+// lockWriter takes the namespace's write lock, as lock does, and opens the
+// writer connection if it is not open. On success the caller unlocks.
+func (d *nsDB) lockWriter(ctx context.Context) error {
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	if d.w == nil {
+		if err := d.openWriter(ctx); err != nil {
+			d.unlock()
+			return err
+		}
+	}
+	return nil
+}
+
 // readStmts returns the statements reads use. Call endRead when the read
 // is done (its rows closed).
 func (d *nsDB) readStmts(ctx context.Context) (*readStmts, error) {
@@ -377,14 +392,8 @@ func (d *nsDB) readStmts(ctx context.Context) (*readStmts, error) {
 		}
 		return d.prepareReads(ctx)
 	}
-	if err := d.lock(ctx); err != nil {
+	if err := d.lockWriter(ctx); err != nil {
 		return nil, err
-	}
-	if d.w == nil {
-		if err := d.openWriter(ctx); err != nil {
-			d.unlock()
-			return nil, err
-		}
 	}
 	return d.wreads, nil
 }
@@ -414,14 +423,8 @@ func (d *nsDB) endRead() {
 // transaction on the writer connection. On success the caller ends it with
 // commit or rollback.
 func (d *nsDB) begin(ctx context.Context) error {
-	if err := d.lock(ctx); err != nil {
+	if err := d.lockWriter(ctx); err != nil {
 		return err
-	}
-	if d.w == nil {
-		if err := d.openWriter(ctx); err != nil {
-			d.unlock()
-			return err
-		}
 	}
 	_, err := d.ws.begin.ExecContext(ctx)
 	if err != nil && ctx.Err() == nil && !isBusy(err) {
