@@ -105,7 +105,7 @@ func (ws *writeStmts) prepare(ctx context.Context, p preparer) error {
 		// it is stored.
 		&ws.idAndVersion: "SELECT (SELECT max(position) FROM messages WHERE stream_name = ?1), " +
 			"m.stream_name, m.type, m.position, m.global_position FROM (SELECT 1) LEFT JOIN messages m ON m.id = ?2",
-		&ws.byID:        "SELECT stream_name, type, position, global_position FROM messages WHERE id = ?",
+		&ws.byID:        "SELECT stream_name FROM messages WHERE id = ?",
 		&ws.byIDs:       "SELECT id, stream_name, type, position, global_position FROM messages WHERE id IN (SELECT value FROM json_each(?))",
 		&ws.version:     "SELECT max(position) FROM messages WHERE stream_name = ?",
 		&ws.maxGlobal:   "SELECT max(global_position) FROM messages",
@@ -151,7 +151,7 @@ func (rs *readStmts) close() {
 
 // msgColumns is what collect reads of a message: one text, its parts
 // separated by NUL characters, which no stream name, type or JSON text can
-// hold (see unpackMessage). modernc makes several calls into SQLite for each
+// hold (see unpacker.unpack). modernc makes several calls into SQLite for each
 // column of each row, and boxes each integer: reading one column rather than
 // eight makes reads of many messages about a third faster.
 const msgColumns = "concat_ws(char(0), global_position, position, id || time, stream_name, type, data, coalesce(metadata, ''))"

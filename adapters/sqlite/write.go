@@ -219,7 +219,7 @@ func (d *nsDB) storedResults(ctx context.Context, stream string, msgs []domain.N
 func (d *nsDB) uniqueViolation(ctx context.Context, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) error {
 	for _, m := range msgs {
 		var s string
-		err := d.ws.byID.QueryRowContext(ctx, m.ID.String()).Scan(&s, new(string), new(int64), new(int64))
+		err := d.ws.byID.QueryRowContext(ctx, m.ID.String()).Scan(&s)
 		if err == nil {
 			return fmt.Errorf("%w: id %s is already used in stream %s", domain.ErrDuplicateMessageID, m.ID, s)
 		}
