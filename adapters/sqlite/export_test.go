@@ -32,15 +32,10 @@ func (n *Namespace) WithConn(ctx context.Context, f func(*sql.Conn) error) error
 	}
 	defer n.e.release()
 	if d.shared {
-		if err := d.lock(ctx); err != nil {
+		if err := d.lockWriter(ctx); err != nil {
 			return err
 		}
 		defer d.unlock()
-		if d.w == nil {
-			if err := d.openWriter(ctx); err != nil {
-				return err
-			}
-		}
 		return f(d.w)
 	}
 	c, err := d.db.Conn(ctx)

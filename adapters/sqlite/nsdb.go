@@ -105,7 +105,7 @@ func (ws *writeStmts) prepare(ctx context.Context, p preparer) error {
 		// it is stored.
 		&ws.idAndVersion: "SELECT (SELECT max(position) FROM messages WHERE stream_name = ?1), " +
 			"m.stream_name, m.type, m.position, m.global_position FROM (SELECT 1) LEFT JOIN messages m ON m.id = ?2",
-		&ws.byID:        "SELECT stream_name, type, position, global_position FROM messages WHERE id = ?",
+		&ws.byID:        "SELECT stream_name FROM messages WHERE id = ?",
 		&ws.byIDs:       "SELECT id, stream_name, type, position, global_position FROM messages WHERE id IN (SELECT value FROM json_each(?))",
 		&ws.version:     "SELECT max(position) FROM messages WHERE stream_name = ?",
 		&ws.maxGlobal:   "SELECT max(global_position) FROM messages",
@@ -151,7 +151,7 @@ func (rs *readStmts) close() {
 
 // msgColumns is what collect reads of a message: one text, its parts
 // separated by NUL characters, which no stream name, type or JSON text can
-// hold (see unpackMessage). modernc makes several calls into SQLite for each
+// hold (see unpacker.unpack). modernc makes several calls into SQLite for each
 // column of each row, and boxes each integer: reading one column rather than
 // eight makes reads of many messages about a third faster.
 const msgColumns = "concat_ws(char(0), global_position, position, id || time, stream_name, type, data, coalesce(metadata, ''))"
@@ -368,6 +368,21 @@ func (d *nsDB) lock(ctx context.Context) error {
 
 func (d *nsDB) unlock() { <-d.sem }
 
+// lockWriter takes the namespace's write lock, as lock does, and opens the
+// writer connection if it is not open. On success the caller unlocks.
+func (d *nsDB) lockWriter(ctx context.Context) error {
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	if d.w == nil {
+		if err := d.openWriter(ctx); err != nil {
+			d.unlock()
+			return err
+		}
+	}
+	return nil
+}
+
 // readStmts returns the statements reads use. Call endRead when the read
 // is done (its rows closed).
 func (d *nsDB) readStmts(ctx context.Context) (*readStmts, error) {
@@ -377,14 +392,8 @@ func (d *nsDB) readStmts(ctx context.Context) (*readStmts, error) {
 		}
 		return d.prepareReads(ctx)
 	}
-	if err := d.lock(ctx); err != nil {
+	if err := d.lockWriter(ctx); err != nil {
 		return nil, err
-	}
-	if d.w == nil {
-		if err := d.openWriter(ctx); err != nil {
-			d.unlock()
-			return nil, err
-		}
 	}
 	return d.wreads, nil
 }
@@ -414,14 +423,8 @@ func (d *nsDB) endRead() {
 // transaction on the writer connection. On success the caller ends it with
 // commit or rollback.
 func (d *nsDB) begin(ctx context.Context) error {
-	if err := d.lock(ctx); err != nil {
+	if err := d.lockWriter(ctx); err != nil {
 		return err
-	}
-	if d.w == nil {
-		if err := d.openWriter(ctx); err != nil {
-			d.unlock()
-			return err
-		}
 	}
 	_, err := d.ws.begin.ExecContext(ctx)
 	if err != nil && ctx.Err() == nil && !isBusy(err) {

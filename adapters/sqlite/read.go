@@ -24,16 +24,9 @@ func (n *Namespace) GetStreamMessages(ctx context.Context, streamName string, op
 		return nil, err
 	}
 	limit := opts.Limit()
-	if limit == 0 {
-		return []domain.Message{}, nil
-	}
-	rs, d, err := n.reads(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer n.endRead(d)
-	rows, err := rs.stream.QueryContext(ctx, streamName, opts.Position, limit)
-	return collect(ctx, "read stream", streamName, rows, err, limit)
+	return n.read(ctx, "read stream", streamName, limit, func(rs *readStmts) (*sql.Rows, error) {
+		return rs.stream.QueryContext(ctx, streamName, opts.Position, limit)
+	})
 }
 
 // GetCategoryMessages returns the category's messages from global position
@@ -47,28 +40,21 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 		return nil, err
 	}
 	limit := opts.Limit()
-	if limit == 0 {
-		return []domain.Message{}, nil
-	}
-	rs, d, err := n.reads(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer n.endRead(d)
-	args := make([]any, 0, 6)
-	args = append(args, category, opts.StartPosition())
-	variant := 0
-	if opts.Correlation != "" {
-		variant |= withCorrelation
-		args = append(args, opts.Correlation)
-	}
-	if g := opts.ConsumerGroup; g != nil {
-		variant |= withGroup
-		args = append(args, g.Size, g.Member)
-	}
-	args = append(args, limit)
-	rows, err := rs.category[variant].QueryContext(ctx, args...)
-	return collect(ctx, "read category", category, rows, err, limit)
+	return n.read(ctx, "read category", category, limit, func(rs *readStmts) (*sql.Rows, error) {
+		args := make([]any, 0, 6)
+		args = append(args, category, opts.StartPosition())
+		variant := 0
+		if opts.Correlation != "" {
+			variant |= withCorrelation
+			args = append(args, opts.Correlation)
+		}
+		if g := opts.ConsumerGroup; g != nil {
+			variant |= withGroup
+			args = append(args, g.Size, g.Member)
+		}
+		args = append(args, limit)
+		return rs.category[variant].QueryContext(ctx, args...)
+	})
 }
 
 // GetAllMessages returns the namespace's messages from global position
@@ -78,16 +64,9 @@ func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.CategoryOpts
 		return nil, err
 	}
 	limit := opts.Limit()
-	if limit == 0 {
-		return []domain.Message{}, nil
-	}
-	rs, d, err := n.reads(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer n.endRead(d)
-	rows, err := rs.all.QueryContext(ctx, opts.StartPosition(), limit)
-	return collect(ctx, "read", "all messages", rows, err, limit)
+	return n.read(ctx, "read", "all messages", limit, func(rs *readStmts) (*sql.Rows, error) {
+		return rs.all.QueryContext(ctx, opts.StartPosition(), limit)
+	})
 }
 
 // GetLastStreamMessage returns the stream's last message (of messageType
@@ -99,18 +78,12 @@ func (n *Namespace) GetLastStreamMessage(ctx context.Context, streamName string,
 	if err := domain.ValidateTypeFilter(messageType); err != nil {
 		return domain.Message{}, err
 	}
-	rs, d, err := n.reads(ctx)
-	if err != nil {
-		return domain.Message{}, err
-	}
-	defer n.endRead(d)
-	var rows *sql.Rows
-	if messageType == "" {
-		rows, err = rs.last.QueryContext(ctx, streamName)
-	} else {
-		rows, err = rs.lastType.QueryContext(ctx, streamName, messageType)
-	}
-	msgs, err := collect(ctx, "read last message of", streamName, rows, err, 1)
+	msgs, err := n.read(ctx, "read last message of", streamName, 1, func(rs *readStmts) (*sql.Rows, error) {
+		if messageType == "" {
+			return rs.last.QueryContext(ctx, streamName)
+		}
+		return rs.lastType.QueryContext(ctx, streamName, messageType)
+	})
 	if err != nil {
 		return domain.Message{}, err
 	}
@@ -138,6 +111,27 @@ func (n *Namespace) GetStreamVersion(ctx context.Context, streamName string) (in
 		return 0, dbError(ctx, "read version of "+streamName, err)
 	}
 	return v, nil
+}
+
+// read runs query, a read of at most limit messages (domain.Unlimited for
+// no limit), on the namespace's read statements and collects its rows; op
+// and name say what it reads, for errors (joined only on error). A limit of 0 reads nothing, but still
+// fails once the namespace is deleted or the Store closed, like any read.
+func (n *Namespace) read(ctx context.Context, op, name string, limit int64, query func(*readStmts) (*sql.Rows, error)) ([]domain.Message, error) {
+	if limit == 0 {
+		if _, err := n.e.acquire(ctx); err != nil {
+			return nil, err
+		}
+		n.e.release()
+		return []domain.Message{}, nil
+	}
+	rs, d, err := n.reads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer n.endRead(d)
+	rows, err := query(rs)
+	return collect(ctx, op, name, rows, err, limit)
 }
 
 // reads returns the namespace's read statements and database; call

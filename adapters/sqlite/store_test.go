@@ -189,6 +189,7 @@ func TestStore_MDB001_4A_T4_Close(t *testing.T) {
 			assert.False(t, open, "watch channels are closed with the store")
 			_, err = ns.GetStreamVersion(ctx, "order-1")
 			assert.ErrorIs(t, err, sqlite.ErrClosed, "message stores handed out fail")
+			assertReadsFail(t, ns, sqlite.ErrClosed)
 			_, err = ns.WriteMessage(ctx, "order-1", domain.NewMessage{Type: "Placed"}, domain.AnyVersion)
 			assert.ErrorIs(t, err, sqlite.ErrClosed)
 			_, err = s.MessageStore(ctx, "shop")
@@ -323,6 +324,23 @@ func testCreateNamespace(t *testing.T, s *sqlite.Store) {
 	assert.Equal(t, domain.WriteResult{Position: 0, GlobalPosition: 1}, r)
 }
 
+// assertReadsFail checks that every read of ns fails with want, a read of
+// no message (a batch size of 0) included.
+func assertReadsFail(t *testing.T, ns *sqlite.Namespace, want error) {
+	t.Helper()
+	ctx := t.Context()
+	for how, batch := range map[string]*int64{"default batch size": nil, "batch size 0": new(int64(0))} {
+		_, err := ns.GetStreamMessages(ctx, "order-1", domain.GetOpts{BatchSize: batch})
+		assert.ErrorIs(t, err, want, "GetStreamMessages, %s", how)
+		_, err = ns.GetCategoryMessages(ctx, "order", domain.CategoryOpts{BatchSize: batch})
+		assert.ErrorIs(t, err, want, "GetCategoryMessages, %s", how)
+		_, err = ns.GetAllMessages(ctx, domain.CategoryOpts{BatchSize: batch})
+		assert.ErrorIs(t, err, want, "GetAllMessages, %s", how)
+	}
+	_, err := ns.GetLastStreamMessage(ctx, "order-1", "")
+	assert.ErrorIs(t, err, want, "GetLastStreamMessage")
+}
+
 func TestStore_MDB001_4A_T7_DeleteNamespace(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
@@ -351,6 +369,7 @@ func TestStore_MDB001_4A_T7_DeleteNamespace(t *testing.T) {
 			assert.False(t, open, "watch channels are closed")
 			_, err = ns.GetStreamVersion(ctx, "order-1")
 			assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "the message store handed out fails")
+			assertReadsFail(t, ns, domain.ErrNamespaceNotFound)
 			_, err = ns.WriteMessage(ctx, "order-1", domain.NewMessage{Type: "Placed"}, domain.AnyVersion)
 			assert.ErrorIs(t, err, domain.ErrNamespaceNotFound)
 			_, err = ns.WatchCategory(ctx, "order")

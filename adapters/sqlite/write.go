@@ -77,11 +77,7 @@ func (n *Namespace) write(ctx context.Context, stream string, msgs []domain.NewM
 		return err
 	}
 
-	category := domain.Category(stream)
-	var groupHash any
-	if h, ok := domain.GroupHash(stream); ok {
-		groupHash = h
-	}
+	category, groupHash := domain.Category(stream), groupHashOf(stream)
 	now := formatTime(time.Now())
 	args := make([]any, 0, insertArgs*min(len(msgs), insertChunkRows))
 	for i := 0; i < len(msgs); {
@@ -219,7 +215,7 @@ func (d *nsDB) storedResults(ctx context.Context, stream string, msgs []domain.N
 func (d *nsDB) uniqueViolation(ctx context.Context, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) error {
 	for _, m := range msgs {
 		var s string
-		err := d.ws.byID.QueryRowContext(ctx, m.ID.String()).Scan(&s, new(string), new(int64), new(int64))
+		err := d.ws.byID.QueryRowContext(ctx, m.ID.String()).Scan(&s)
 		if err == nil {
 			return fmt.Errorf("%w: id %s is already used in stream %s", domain.ErrDuplicateMessageID, m.ID, s)
 		}
@@ -253,6 +249,7 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 	if len(msgs) == 0 {
 		return nil
 	}
+	limits := n.e.store.opts.limits()
 	prepared := make([]domain.NewMessage, len(msgs))
 	seen := make(map[uuid.UUID]struct{}, len(msgs))
 	for i, m := range msgs {
@@ -272,7 +269,7 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 		if m.GlobalPosition < domain.FirstGlobalPosition || i > 0 && m.GlobalPosition <= msgs[i-1].GlobalPosition {
 			return fmt.Errorf("%w: import message %d: global position %d is not above the previous one", domain.ErrInvalidMessage, i, m.GlobalPosition)
 		}
-		p, err := n.e.store.opts.limits().Prepare(domain.NewMessage{ID: m.ID, Type: m.Type, Data: m.Data, Metadata: m.Metadata})
+		p, err := limits.Prepare(domain.NewMessage{ID: m.ID, Type: m.Type, Data: m.Data, Metadata: m.Metadata})
 		if err != nil {
 			return fmt.Errorf("import message %d: %w", i, err)
 		}
@@ -320,13 +317,9 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 		versions[m.StreamName] = m.Position
 		category := domain.Category(m.StreamName)
 		categories[category] = struct{}{}
-		var groupHash any
-		if h, ok := domain.GroupHash(m.StreamName); ok {
-			groupHash = h
-		}
 		p := prepared[i]
 		if _, err := d.ws.importInsert.ExecContext(ctx, m.GlobalPosition, m.Position, formatTime(m.Time), m.StreamName, p.Type,
-			string(p.Data), nullJSON(p.Metadata), p.ID.String(), category, groupHash, correlationCategory(p.Metadata)); err != nil {
+			string(p.Data), nullJSON(p.Metadata), p.ID.String(), category, groupHashOf(m.StreamName), correlationCategory(p.Metadata)); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: import message %d: id %s is already stored", domain.ErrDuplicateMessageID, i, m.ID)
 			}
@@ -339,6 +332,15 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 	}
 	for c := range categories {
 		n.e.watch.notify(c)
+	}
+	return nil
+}
+
+// groupHashOf returns the consumer-group hash stored with a stream's
+// messages, or nil (NULL) when the stream name has no id.
+func groupHashOf(stream string) any {
+	if h, ok := domain.GroupHash(stream); ok {
+		return h
 	}
 	return nil
 }

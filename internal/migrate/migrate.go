@@ -84,9 +84,6 @@ func New(db *bun.DB, dialect migrations.Dialect, opts *Options) (*Migrator, erro
 	return m, nil
 }
 
-// MetadataSchema returns the PostgreSQL schema of the registry.
-func (m *Migrator) MetadataSchema() string { return m.mdSchema }
-
 // AutoMigrate applies the pending metadata (registry) migrations, each in its
 // own transaction. On PostgreSQL it creates the metadata schema first.
 func (m *Migrator) AutoMigrate(ctx context.Context) error {

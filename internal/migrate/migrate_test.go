@@ -183,11 +183,17 @@ func runMigratorScenarios(t *testing.T, newDB func(t *testing.T) (*bun.DB, migra
 		require.NoError(t, err)
 		schema := namespaceSchema(d)
 		require.NoError(t, m.ApplyNamespaceMigration(ctx, schema))
+		recorded, err := m.Applied(ctx, schema)
+		require.NoError(t, err)
 		files["001_a.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE {{SCHEMA_NAME}}.a (x integer, y integer)")}
 		err = m.ApplyNamespaceMigration(ctx, schema)
 		var me *domain.MigrationError
+		require.ErrorIs(t, err, domain.ErrMigrationFailed)
 		require.ErrorAs(t, err, &me)
 		require.Equal(t, "001_a.sql", me.File)
+		applied, err := m.Applied(ctx, schema)
+		require.NoError(t, err)
+		require.Equal(t, recorded, applied, "the record of the applied file must stay as it was")
 	})
 
 	t.Run("ConcurrentMigratorsApplyOnce", func(t *testing.T) {
