@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/messagedb-go/messagedb/domain"
 )
 
@@ -246,41 +244,18 @@ func streamVersion(ctx context.Context, st *sql.Stmt, stream string) (int64, err
 
 // ImportMessages stores messages as they are; see ports.Importer.
 func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) error {
-	if len(msgs) == 0 {
-		return nil
+	msgs, err := n.e.store.opts.limits().PrepareImport(msgs)
+	if err != nil {
+		return err
 	}
-	limits := n.e.store.opts.limits()
-	prepared := make([]domain.NewMessage, len(msgs))
-	seen := make(map[uuid.UUID]struct{}, len(msgs))
-	for i, m := range msgs {
-		if err := domain.ValidateStreamName(m.StreamName); err != nil {
-			return fmt.Errorf("import message %d: %w", i, err)
-		}
-		if m.ID == uuid.Nil {
-			return fmt.Errorf("%w: import message %d: no id", domain.ErrInvalidMessage, i)
-		}
-		if _, dup := seen[m.ID]; dup {
-			return fmt.Errorf("%w: import message %d: id %s given twice", domain.ErrInvalidMessage, i, m.ID)
-		}
-		seen[m.ID] = struct{}{}
-		if m.Position < 0 {
-			return fmt.Errorf("%w: import message %d: position %d", domain.ErrInvalidMessage, i, m.Position)
-		}
-		if m.GlobalPosition < domain.FirstGlobalPosition || i > 0 && m.GlobalPosition <= msgs[i-1].GlobalPosition {
-			return fmt.Errorf("%w: import message %d: global position %d is not above the previous one", domain.ErrInvalidMessage, i, m.GlobalPosition)
-		}
-		p, err := limits.Prepare(domain.NewMessage{ID: m.ID, Type: m.Type, Data: m.Data, Metadata: m.Metadata})
-		if err != nil {
-			return fmt.Errorf("import message %d: %w", i, err)
-		}
-		prepared[i] = p
-	}
-
 	d, err := n.e.acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer n.e.release()
+	if len(msgs) == 0 {
+		return nil
+	}
 	const op = "import"
 	if err := d.begin(ctx); err != nil {
 		return dbError(ctx, op, err)
@@ -317,9 +292,8 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 		versions[m.StreamName] = m.Position
 		category := domain.Category(m.StreamName)
 		categories[category] = struct{}{}
-		p := prepared[i]
-		if _, err := d.ws.importInsert.ExecContext(ctx, m.GlobalPosition, m.Position, formatTime(m.Time), m.StreamName, p.Type,
-			string(p.Data), nullJSON(p.Metadata), p.ID.String(), category, groupHashOf(m.StreamName), correlationCategory(p.Metadata)); err != nil {
+		if _, err := d.ws.importInsert.ExecContext(ctx, m.GlobalPosition, m.Position, formatTime(m.Time), m.StreamName, m.Type,
+			string(m.Data), nullJSON(m.Metadata), m.ID.String(), category, groupHashOf(m.StreamName), correlationCategory(m.Metadata)); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: import message %d: id %s is already stored", domain.ErrDuplicateMessageID, i, m.ID)
 			}
