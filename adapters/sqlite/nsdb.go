@@ -17,6 +17,7 @@ import (
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/sqliteshim"
 
+	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/internal/migrate"
 	"github.com/messagedb-go/messagedb/migrations"
 )
@@ -182,7 +183,18 @@ func (s *Store) openNamespace(ctx context.Context, id string) (*nsDB, error) {
 	if s.opts.InMemory {
 		dsn = s.memoryDSN("ns-" + id)
 	} else {
-		dsn = s.fileDSN(s.namespacePath(id))
+		// A registered namespace's file is never made here: opening a
+		// missing one would bring the namespace back empty, its messages
+		// silently gone (the file was removed behind the registry's back,
+		// or by another process deleting the namespace).
+		path := s.namespacePath(id)
+		if _, err := os.Stat(path); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("database file %s is missing: %w", path, domain.ErrNamespaceNotFound)
+			}
+			return nil, err
+		}
+		dsn = s.fileDSN(path)
 	}
 	// In file mode: namespaceConns readers and the writer.
 	c, err := s.openConns(ctx, dsn, namespaceConns+1)

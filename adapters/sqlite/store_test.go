@@ -435,6 +435,31 @@ func TestStore_MDB001_4A_T8_LazyOpen(t *testing.T) {
 	assert.ErrorIs(t, err, domain.ErrInvalidNamespace)
 }
 
+// A namespace whose file has gone (removed behind the registry's back) is
+// not found: it does not come back as an empty namespace.
+func TestStore_MissingNamespaceFileIsNotRecreated(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s := openStore(t, sqlite.Options{Dir: dir})
+	ns := newNamespace(t, s, "shop")
+	_, err := ns.WriteMessage(ctx, "order-1", domain.NewMessage{Type: "Placed"}, domain.AnyVersion)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	file := filepath.Join(dir, "namespaces", "shop.db")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		require.NoError(t, os.RemoveAll(file+suffix))
+	}
+
+	s = openStore(t, sqlite.Options{Dir: dir})
+	ms, err := s.MessageStore(ctx, "shop")
+	require.NoError(t, err, "the registry still lists it")
+	_, err = ms.GetStreamVersion(ctx, "order-1")
+	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound)
+	_, err = ms.WriteMessage(ctx, "order-1", domain.NewMessage{Type: "Placed"}, domain.AnyVersion)
+	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound)
+	assert.NoFileExists(t, file, "no empty database is made in its place")
+}
+
 func TestStore_MDB001_4A_T9_GetNamespace(t *testing.T) {
 	eachMode(t, func(t *testing.T, s *sqlite.Store) {
 		ctx := t.Context()
