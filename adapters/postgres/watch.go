@@ -151,6 +151,7 @@ func (l *listener) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, c := range l.chans {
+		c.release() // a watch made as the listener closed has no LISTEN to wait for
 		for w := range c.watchers {
 			w.stop()
 			close(w.ch)
@@ -197,11 +198,16 @@ func (l *listener) disconnected() {
 	l.pid = 0
 	for _, c := range l.chans {
 		c.listening = false
-		select {
-		case <-c.ready:
-		default:
-			close(c.ready)
-		}
+		c.release()
+	}
+}
+
+// release closes c.ready, unless it is closed. l.mu is held.
+func (c *channel) release() {
+	select {
+	case <-c.ready:
+	default:
+		close(c.ready)
 	}
 }
 
@@ -298,11 +304,7 @@ func (l *listener) sync(conn *pgx.Conn, listened map[string]bool) error {
 	for name, c := range l.chans {
 		if listened[name] && !c.listening {
 			c.listening = true
-			select {
-			case <-c.ready:
-			default:
-				close(c.ready)
-			}
+			c.release()
 		}
 	}
 	return nil
