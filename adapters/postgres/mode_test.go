@@ -245,8 +245,17 @@ WHERE d.adrelid = $1::regclass AND a.attname = 'group_hash'`, ns.Schema()+".mess
 	require.NoError(t, err)
 	_, err = s.Namespace(ctx, empty.ID())
 	require.NoError(t, err)
+	all, err := migrations.Namespace(migrations.Postgres)
+	require.NoError(t, err)
+	files, err := fs.Glob(all, "*.sql")
+	require.NoError(t, err)
+	var latest []string
+	for _, f := range files {
+		latest = append(latest, strings.TrimSuffix(f, ".sql"))
+	}
+	require.Greater(t, len(latest), 2)
 	for _, ns := range []*postgres.Namespace{full, empty} {
-		assert.Equal(t, []string{"001_message_db", "002_faster_writes"}, applied(ns), ns.ID())
+		assert.Equal(t, latest, applied(ns), "%s: every migration applied", ns.ID())
 	}
 	assert.Equal(t, before, hashes(full), "group hashes unchanged")
 	for _, name := range streams {

@@ -60,7 +60,6 @@ type queries struct {
 	importVers   string
 	importInsert string
 	importSeq    string
-	importNotify string
 }
 
 // messageColumns are read in this order by scanMessages.
@@ -125,8 +124,6 @@ SELECT * FROM ROWS FROM (
   pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::jsonb[]),
   pg_catalog.unnest($7::jsonb[]), pg_catalog.unnest($8::uuid[]))`),
 		importSeq: q(`SELECT pg_catalog.setval('{S}.messages_global_position_seq', $1::bigint)`),
-		importNotify: q(`SELECT pg_catalog.pg_notify({S}.notify_channel(c), '')
-FROM pg_catalog.unnest($1::varchar[]) AS c`),
 	}}
 }
 

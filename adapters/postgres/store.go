@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/md5"
+	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -39,6 +40,7 @@ const SchemaPrefix = "messagedb_"
 const (
 	applicationName         = "messagedb"
 	listenerApplicationName = "messagedb-listener"
+	notifierApplicationName = "messagedb-notifier"
 )
 
 // cancelSettleTimeout bounds how long a call whose context ended waits for
@@ -53,7 +55,7 @@ type Options struct {
 	MetadataSchema string
 	// MaxConns is the most connections the pool opens; default
 	// DefaultMaxConns. The Store opens one more, for LISTEN, once a
-	// category is watched.
+	// category is watched, and one more, for NOTIFY, once it has written.
 	MaxConns int
 	// MaxMessageSize is the most bytes of data and metadata one message may
 	// hold together, in canonical form: 0 means domain.DefaultMaxMessageSize
@@ -78,6 +80,7 @@ type Store struct {
 	mdSchema string
 	migrator *migrate.Migrator
 	listener *listener
+	notifier *notifier
 	closed   atomic.Bool
 	limits   domain.Limits
 	// incarnations maps a namespace id to the flag its handles share, set
@@ -90,6 +93,9 @@ type Store struct {
 	// migrated holds the ids of the namespaces whose schema this Store
 	// created or brought up to date.
 	migrated sync.Map // string → struct{}
+	// token is the payload of the Store's notifications, by which its
+	// listener knows its own: their watchers were woken at the write.
+	token string
 }
 
 // incarnation is the deleted flag of a namespace's current incarnation,
@@ -181,6 +187,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		cfg.RuntimeParams = map[string]string{}
 	}
 	listenCfg := cfg.Copy()
+	notifyCfg := cfg.Copy()
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = applicationName
 	}
@@ -195,6 +202,8 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
 	listenCfg.RuntimeParams["application_name"] = listenerApplicationName
+	notifyCfg.RuntimeParams["application_name"] = notifierApplicationName
+	notifyCfg.DefaultQueryExecMode = mode
 	// A call whose context ends while its statement runs asks the server to
 	// cancel the statement and waits for the answer (at most
 	// cancelSettleTimeout): when the call returns, its transaction has
@@ -233,16 +242,22 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		return nil, migrationError(ctx, "migrate the registry", err)
 	}
 	s := &Store{incarnations: map[string]*incarnation{}, db: db, pool: pool, mode: mode, mdSchema: o.MetadataSchema, migrator: m, limits: domain.Limits{MaxMessageSize: o.MaxMessageSize}}
-	s.listener = newListener(listenCfg)
+	token := make([]byte, 8)
+	_, _ = rand.Read(token)
+	s.token = hex.EncodeToString(token)
+	s.listener = newListener(listenCfg, s.token)
+	s.notifier = newNotifier(notifyCfg, s.token)
 	return s, nil
 }
 
-// Close stops the listener, closes the watchers' channels and the
-// connection pool. Message stores handed out fail with ErrClosed afterwards.
+// Close sends the notifications of the writes that have just committed
+// (waiting at most a second for the server), stops the listener, closes
+// the watchers' channels and the connection pool. Message stores handed out fail with ErrClosed afterwards.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.notifier.close()
 	s.listener.close()
 	err := s.db.Close()
 	s.pool.Close()

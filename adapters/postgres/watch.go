@@ -13,14 +13,20 @@ import (
 )
 
 // WatchCategory returns a channel that receives a value after messages
-// written to the category have committed; see ports.Watcher. Every write
-// notifies the category's channel (NotifyChannel) in its transaction, also
-// writes made through SQL by Message DB clients and other processes, and
-// the Store's listener connection LISTENs to the channels that have
-// watchers. WatchCategory returns once the listener listens to the channel,
-// or once a connection attempt failed (it then retries on its own, and wakes
-// every watcher when it is back, since notifications were lost meanwhile).
-// The channel is closed when ctx is done or the Store closed.
+// written to the category have committed; see ports.Watcher. A write
+// through this Store wakes the category's watchers as soon as it has
+// committed; a write through any Store (another process, say) is announced
+// on the category's channel (NotifyChannel) by that Store's notifier, after
+// the commit and outside the write's transaction, and this Store's listener
+// connection LISTENs to the channels that have watchers. A Message DB
+// client writing through SQL (write_message) notifies nobody: its messages
+// are found at the consumers' next poll, or at once if it calls
+// pg_notify with the schema's notify_channel(category) after its commit.
+//
+// WatchCategory returns once the listener listens to the channel, or once a
+// connection attempt failed (it then retries on its own, and wakes every
+// watcher when it is back, since notifications were lost meanwhile). The
+// channel is closed when ctx is done or the Store closed.
 func (n *Namespace) WatchCategory(ctx context.Context, category string) (<-chan struct{}, error) {
 	if err := domain.ValidateCategory(category); err != nil {
 		return nil, err
@@ -52,7 +58,8 @@ const (
 // first watch, that keeps a dedicated connection listening to the channels
 // that have watchers and dispatches notifications to them.
 type listener struct {
-	cfg *pgx.ConnConfig
+	cfg  *pgx.ConnConfig
+	self string // the payload of the own Store's notifications
 
 	ctx    context.Context // canceled by close
 	cancel context.CancelFunc
@@ -79,9 +86,9 @@ type watcher struct {
 	stop func() bool // unregisters the context.AfterFunc
 }
 
-func newListener(cfg *pgx.ConnConfig) *listener {
+func newListener(cfg *pgx.ConnConfig, self string) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &listener{cfg: cfg, ctx: ctx, cancel: cancel, done: make(chan struct{}), chans: map[string]*channel{}}
+	return &listener{cfg: cfg, self: self, ctx: ctx, cancel: cancel, done: make(chan struct{}), chans: map[string]*channel{}}
 }
 
 // watch registers a watcher of the channel until ctx is done. ready is
@@ -246,6 +253,8 @@ func (l *listener) serve(conn *pgx.Conn, reconnected bool) {
 		switch {
 		case l.ctx.Err() != nil:
 			return
+		case err == nil && note.Payload == l.self && l.self != "":
+			// The own Store's: its watchers were woken at the write.
 		case err == nil:
 			l.dispatch(note.Channel)
 		case conn.IsClosed():
@@ -310,14 +319,16 @@ func (l *listener) sync(conn *pgx.Conn, listened map[string]bool) error {
 	return nil
 }
 
-// dispatch wakes the channel's watchers; a watcher with a wake-up pending
-// keeps just that one.
-func (l *listener) dispatch(name string) {
+// dispatch wakes the watchers of the named channels; a watcher with a
+// wake-up pending keeps just that one.
+func (l *listener) dispatch(names ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if c := l.chans[name]; c != nil {
-		for w := range c.watchers {
-			wake(w)
+	for _, name := range names {
+		if c := l.chans[name]; c != nil {
+			for w := range c.watchers {
+				wake(w)
+			}
 		}
 	}
 }

@@ -14,7 +14,8 @@ import (
 // WriteMessage appends msg to the stream; see ports.MessageStore. It is one
 // call of the namespace's write_messages function, in its own transaction:
 // the category lock, the idempotency check by id, the expected version
-// check, the insert and the notification.
+// check and the insert. Once it has committed, the category's watchers are
+// woken (see committed).
 func (n *Namespace) WriteMessage(ctx context.Context, streamName string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
 	res, err := n.WriteMessages(ctx, streamName, []domain.NewMessage{msg}, expected)
 	if err != nil {
@@ -77,6 +78,7 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 
 	out := make([]domain.WriteResult, len(msgs))
 	if written {
+		n.committed(domain.Category(streamName))
 		for i, m := range msgs {
 			s, ok := byID[m.ID]
 			if !ok {
@@ -199,13 +201,26 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 	if _, err := tx.ExecContext(ctx, n.q.importSeq, msgs[len(msgs)-1].GlobalPosition); err != nil {
 		return n.fail(ctx, "import: advance the global position", err)
 	}
-	if _, err := tx.ExecContext(ctx, n.q.importNotify, rows.categories); err != nil {
-		return n.fail(ctx, "import: notify", err)
-	}
 	if err := tx.Commit(); err != nil {
 		return n.fail(ctx, "import: commit", err)
 	}
+	n.committed(rows.categories...)
 	return nil
+}
+
+// committed wakes the watchers of categories after a write to them has
+// committed: this Store's at once, and through the Store's notifier, which
+// sends NOTIFY outside the write's transaction, those of other Stores and
+// processes. A write's transaction never notifies: PostgreSQL makes the
+// commits of notifying transactions wait for each other, across every
+// database of the cluster.
+func (n *Namespace) committed(categories ...string) {
+	channels := make([]string, len(categories))
+	for i, c := range categories {
+		channels[i] = NotifyChannel(n.id, c)
+	}
+	n.s.listener.dispatch(channels...)
+	n.s.notifier.signal(channels...)
 }
 
 // importVersions returns the versions of the streams of msgs that exist.

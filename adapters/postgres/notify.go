@@ -1,0 +1,193 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// notifySQL sends a notification on each channel of $1 in a transaction of
+// its own, which does not wait for its commit record to reach the disk
+// (synchronous_commit off for this transaction only): a notification is a
+// hint that need not survive a crash, and PostgreSQL holds its cluster-wide
+// notification lock from the commit of a notifying transaction until the
+// commit is flushed.
+const notifySQL = `WITH s AS MATERIALIZED (SELECT pg_catalog.set_config('synchronous_commit', 'off', true))
+SELECT pg_catalog.pg_notify(c, $2::text) FROM s, pg_catalog.unnest($1::text[]) AS c`
+
+// closeFlushTimeout bounds how long Close spends sending the notifications
+// of writes that committed just before it (a CLI that writes and exits).
+const closeFlushTimeout = time.Second
+
+// notifier announces committed writes to the listeners of every Store and
+// process. A write calls signal with its category's channel once it has
+// committed; the notifier's goroutine sends the pending channels in one
+// statement on a connection of its own, outside any write's transaction.
+// While a statement is under way, the channels signalled meanwhile
+// accumulate and go together in the next one: one Store has at most one
+// notifying transaction at a time, however many writers it has, and a
+// category written a thousand times during one round trip is notified
+// once.
+//
+// Writers never wait for it: signal adds to a set and returns. A
+// notification that cannot be sent (the server is down) is sent again once
+// the connection is back; listeners wake every watcher when they reconnect,
+// and consumers poll, so a lost one only delays a message.
+type notifier struct {
+	cfg   *pgx.ConnConfig
+	token string // the payload: the Store's token
+
+	ctx    context.Context // canceled by close
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the goroutine has ended
+	kick   chan struct{} // a signal is pending (capacity 1)
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	pending map[string]struct{}
+
+	sent atomic.Int64  // statements sent, for tests
+	pid  atomic.Uint32 // backend of the connection, 0 if none
+}
+
+func newNotifier(cfg *pgx.ConnConfig, token string) *notifier {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &notifier{cfg: cfg, token: token, ctx: ctx, cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1), pending: map[string]struct{}{}}
+}
+
+// signal queues a notification on each channel, to be sent soon.
+func (nt *notifier) signal(channels ...string) {
+	nt.mu.Lock()
+	if nt.closed {
+		nt.mu.Unlock()
+		return
+	}
+	for _, c := range channels {
+		nt.pending[c] = struct{}{}
+	}
+	if !nt.started {
+		nt.started = true
+		go nt.run()
+	}
+	nt.mu.Unlock()
+	select {
+	case nt.kick <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the pending channels and empties the set.
+func (nt *notifier) take() []string {
+	nt.mu.Lock()
+	defer nt.mu.Unlock()
+	if len(nt.pending) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(nt.pending))
+	for c := range nt.pending {
+		out = append(out, c)
+	}
+	clear(nt.pending)
+	return out
+}
+
+// requeue puts back channels that could not be sent.
+func (nt *notifier) requeue(channels []string) {
+	nt.mu.Lock()
+	defer nt.mu.Unlock()
+	for _, c := range channels {
+		nt.pending[c] = struct{}{}
+	}
+}
+
+// run sends pending notifications until the notifier is closed, then sends
+// what is left once, within closeFlushTimeout.
+func (nt *notifier) run() {
+	defer close(nt.done)
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), listenerTimeout)
+			_ = conn.Close(ctx)
+			cancel()
+		}
+	}()
+	backoff := minBackoff
+	for {
+		select {
+		case <-nt.ctx.Done():
+			ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
+			defer cancel()
+			if batch := nt.take(); len(batch) > 0 {
+				_ = nt.send(ctx, &conn, batch)
+			}
+			return
+		case <-nt.kick:
+		}
+		for batch := nt.take(); len(batch) > 0; batch = nt.take() {
+			if err := nt.send(nt.ctx, &conn, batch); err != nil {
+				nt.requeue(batch)
+				select {
+				case <-nt.ctx.Done():
+				case <-time.After(backoff):
+				}
+				backoff = min(2*backoff, maxBackoff)
+				nt.kickSelf()
+				break
+			}
+			backoff = minBackoff
+		}
+	}
+}
+
+// kickSelf makes run try again at its next turn.
+func (nt *notifier) kickSelf() {
+	select {
+	case nt.kick <- struct{}{}:
+	default:
+	}
+}
+
+// send notifies channels on *conn, connecting first if needed. On error the
+// connection is closed and *conn set to nil.
+func (nt *notifier) send(ctx context.Context, conn **pgx.Conn, channels []string) error {
+	if *conn == nil {
+		cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+		c, err := pgx.ConnectConfig(cctx, nt.cfg)
+		cancel()
+		if err != nil {
+			return err
+		}
+		*conn = c
+		nt.pid.Store(c.PgConn().PID())
+	}
+	sctx, cancel := context.WithTimeout(ctx, listenerTimeout)
+	defer cancel()
+	if _, err := (*conn).Exec(sctx, notifySQL, channels, nt.token); err != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), listenerTimeout)
+		_ = (*conn).Close(cctx)
+		cancel()
+		*conn = nil
+		nt.pid.Store(0)
+		return err
+	}
+	nt.sent.Add(1)
+	return nil
+}
+
+// close sends what is pending (within closeFlushTimeout), stops the
+// goroutine and waits for it.
+func (nt *notifier) close() {
+	nt.mu.Lock()
+	nt.closed = true
+	started := nt.started
+	nt.mu.Unlock()
+	nt.cancel()
+	if started {
+		<-nt.done
+	}
+}
