@@ -189,8 +189,8 @@ func firstMigrationOnly(t *testing.T) fs.FS {
 	return fstest.MapFS{"001_message_db.sql": {Data: first}}
 }
 
-// A namespace created before 002_faster_writes.sql works with this adapter
-// as it is, and is brought up to date when a Store first opens it: its
+// A namespace created before 002_faster_writes.sql is brought up to date
+// when a Store first opens it, and then reads and writes as a new one: its
 // messages keep their group hash, and one that holds messages keeps its
 // group_hash column (no table rewrite) while an empty one gets the column
 // that inlines nothing.
@@ -200,14 +200,25 @@ func TestStore_NamespaceOfTheFirstMigration(t *testing.T) {
 	opts.MaxConns = 2
 	postgres.WithNamespaceMigrations(&opts, firstMigrationOnly(t))
 	oldStore := openStore(t, sharedURL(t), &opts)
-	old := scenario(t, newNamespace(t, oldStore))
 	s := openStore(t, sharedURL(t), &postgres.Options{MaxConns: 2})
-	assert.Equal(t, old, scenario(t, newNamespace(t, s)), "both versions of a namespace read the same")
+	upgraded, err := s.Namespace(ctx, newNamespace(t, oldStore).ID())
+	require.NoError(t, err)
+	assert.Equal(t, scenario(t, upgraded), scenario(t, newNamespace(t, s)), "an upgraded namespace and a new one read the same")
 
-	full := newNamespace(t, oldStore)
-	streams := groupFixture(t, full)
-	empty := newNamespace(t, oldStore)
+	// Messages written through SQL by a client of the first version.
 	conn := sqlConn(t, sharedURL(t))
+	full := newNamespace(t, oldStore)
+	var streams []string
+	for i := range 40 {
+		name := fmt.Sprintf("acct-%d", i)
+		if i%4 == 0 {
+			name = fmt.Sprintf("acct-%d+part", i/4)
+		}
+		streams = append(streams, name)
+		_, err := conn.Exec(ctx, "SELECT "+full.Schema()+".write_message($1, $2, 'A', '{}')", uuid.NewString(), name)
+		require.NoError(t, err)
+	}
+	empty := newNamespace(t, oldStore)
 	hashes := func(ns *postgres.Namespace) map[string]int64 {
 		rows, err := conn.Query(ctx, "SELECT stream_name, group_hash FROM "+ns.Schema()+".messages")
 		require.NoError(t, err)

@@ -46,6 +46,7 @@ func (n *Namespace) Schema() string { return n.schema }
 // queries are the namespace's SQL, with its schema in place.
 type queries struct {
 	write        string
+	byID         string
 	stream       string
 	last         string
 	lastOfType   string
@@ -89,7 +90,9 @@ func newNamespace(s *Store, id, schema string) *Namespace {
 	)
 	return &Namespace{s: s, id: id, schema: schema, q: queries{
 		write: q(`SELECT out_id, out_stream_name, out_type, out_position, out_global_position, out_written
-FROM {S}.write_messages($1::varchar, $2::uuid[], $3::varchar[], $4::jsonb[], $5::jsonb[], $6::bigint)`),
+FROM {S}.write_messages($1::varchar, $2::uuid[], $3::varchar[], $4::jsonb[], $5::jsonb[], $6::bigint, $7::boolean)`),
+		byID: q(`SELECT m.id, m.stream_name, m.type, m.position, m.global_position FROM {S}.messages m
+WHERE m.id = ANY ($1::uuid[])`),
 		stream: q(`SELECT {COLS} FROM {S}.messages m
 WHERE m.stream_name = $1::text AND m.position >= $2::bigint
 ORDER BY m.position LIMIT $3::bigint`),

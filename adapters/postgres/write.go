@@ -27,6 +27,9 @@ func (n *Namespace) WriteMessage(ctx context.Context, streamName string, msg dom
 // WriteMessages appends msgs to one stream, all or nothing, in one
 // transaction; see ports.MessageStore.
 func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
+	// Ids the caller gave may be a retry's, to be looked up before
+	// writing; those PrepareWrite makes are new (random).
+	given := slices.ContainsFunc(msgs, func(m domain.NewMessage) bool { return m.ID != uuid.Nil })
 	msgs, err := n.s.limits.PrepareWrite(streamName, msgs, expected)
 	if err != nil {
 		return nil, err
@@ -50,47 +53,55 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 		exp = v
 	}
 
-	rows, err := n.s.pool.Query(ctx, n.q.write, n.s.mode, streamName, ids, types, data, metadata, exp)
+	rows, err := n.s.pool.Query(ctx, n.q.write, n.s.mode, streamName, ids, types, data, metadata, exp, given)
 	if err != nil {
-		return nil, n.writeError(ctx, streamName, expected, err)
+		return n.writeError(ctx, streamName, msgs, expected, err)
 	}
-	type stored struct {
-		stream, typ string
-		res         domain.WriteResult
-		written     bool
-	}
-	byID := make(map[uuid.UUID]stored, len(msgs))
+	byID := make(map[uuid.UUID]storedMessage, len(msgs))
 	written := false
 	for rows.Next() {
 		var id [16]byte
-		var s stored
-		if err := rows.Scan(&id, &s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition, &s.written); err != nil {
+		var s storedMessage
+		if err := rows.Scan(&id, &s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition, &written); err != nil {
 			rows.Close()
 			return nil, n.fail(ctx, "write to "+streamName, err)
 		}
-		written = s.written
 		byID[id] = s
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, n.writeError(ctx, streamName, expected, err)
+		return n.writeError(ctx, streamName, msgs, expected, err)
 	}
 
+	if !written {
+		// Some ids were stored already: nothing was written.
+		return retryResults(streamName, msgs, byID)
+	}
+	n.committed(domain.Category(streamName))
 	out := make([]domain.WriteResult, len(msgs))
-	if written {
-		n.committed(domain.Category(streamName))
-		for i, m := range msgs {
-			s, ok := byID[m.ID]
-			if !ok {
-				return nil, fmt.Errorf("messagedb: postgres: %s: message %s missing from the write's result", n.op("write to "+streamName), m.ID)
-			}
-			out[i] = s.res
+	for i, m := range msgs {
+		s, ok := byID[m.ID]
+		if !ok {
+			return nil, fmt.Errorf("messagedb: postgres: %s: message %s missing from the write's result", n.op("write to "+streamName), m.ID)
 		}
-		return out, nil
+		out[i] = s.res
 	}
+	return out, nil
+}
 
-	// Some ids were stored already: nothing was written. It is an
-	// idempotent retry only if every id is in this stream with its type.
+// storedMessage is what a write learns of a message stored with one of its
+// ids.
+type storedMessage struct {
+	stream, typ string
+	res         domain.WriteResult
+}
+
+// retryResults returns the results of a write whose messages' ids are
+// stored already (byID): it is an idempotent retry, which returns the
+// stored positions, only if every id is stored in this stream with its
+// type; otherwise the error matches domain.ErrDuplicateMessageID.
+func retryResults(streamName string, msgs []domain.NewMessage, byID map[uuid.UUID]storedMessage) ([]domain.WriteResult, error) {
+	out := make([]domain.WriteResult, len(msgs))
 	for i, m := range msgs {
 		s, ok := byID[m.ID]
 		switch {
@@ -106,14 +117,38 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 	return out, nil
 }
 
+// storedByID reads the messages stored with the ids of msgs.
+func (n *Namespace) storedByID(ctx context.Context, msgs []domain.NewMessage) (map[uuid.UUID]storedMessage, error) {
+	ids := make([]uuid.UUID, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	rows, err := n.s.pool.Query(ctx, n.q.byID, n.s.mode, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := make(map[uuid.UUID]storedMessage, len(msgs))
+	for rows.Next() {
+		var id [16]byte
+		var s storedMessage
+		if err := rows.Scan(&id, &s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition); err != nil {
+			return nil, err
+		}
+		byID[id] = s
+	}
+	return byID, rows.Err()
+}
+
 // writeError translates the error of a write: Message DB's wrong expected
 // version exception and a unique violation on (stream, position) become a
-// *domain.VersionConflictError, a unique violation on the id (a message of
-// another category written concurrently with the same id)
-// domain.ErrDuplicateMessageID.
-func (n *Namespace) writeError(ctx context.Context, streamName string, expected domain.ExpectedVersion, err error) error {
+// *domain.VersionConflictError. A unique violation on the id means that an
+// id is stored already: the write is an idempotent retry if every id is
+// stored in this stream with its type (retryResults), else the error
+// matches domain.ErrDuplicateMessageID.
+func (n *Namespace) writeError(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion, err error) ([]domain.WriteResult, error) {
 	if exp, act, ok := parseWrongVersion(err); ok {
-		return fmt.Errorf("messagedb: postgres: write to %s: %w", streamName,
+		return nil, fmt.Errorf("messagedb: postgres: write to %s: %w", streamName,
 			&domain.VersionConflictError{StreamName: streamName, Expected: exp, Actual: act})
 	}
 	if isUniqueViolation(err, indexMessagesStream) {
@@ -124,13 +159,17 @@ func (n *Namespace) writeError(ctx context.Context, streamName string, expected 
 		if verr != nil {
 			actual = domain.NoStream
 		}
-		return fmt.Errorf("messagedb: postgres: write to %s: %w", streamName,
+		return nil, fmt.Errorf("messagedb: postgres: write to %s: %w", streamName,
 			&domain.VersionConflictError{StreamName: streamName, Expected: exp, Actual: actual})
 	}
 	if isUniqueViolation(err, indexMessagesID) {
-		return fmt.Errorf("messagedb: postgres: write to %s: a message id is used in another stream: %w", streamName, domain.ErrDuplicateMessageID)
+		byID, serr := n.storedByID(context.WithoutCancel(ctx), msgs)
+		if serr != nil {
+			return nil, n.fail(ctx, "write to "+streamName, serr)
+		}
+		return retryResults(streamName, msgs, byID)
 	}
-	return n.fail(ctx, "write to "+streamName, err)
+	return nil, n.fail(ctx, "write to "+streamName, err)
 }
 
 // importChunk is how many messages one INSERT of ImportMessages carries.
