@@ -70,6 +70,9 @@ func (e *entry) acquire(ctx context.Context) (*nsDB, error) {
 	d, err := e.store.openNamespace(ctx, e.id)
 	if err != nil {
 		e.rw.RUnlock()
+		if errors.Is(err, domain.ErrNamespaceNotFound) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("messagedb: sqlite: open namespace %s: %w", e.id, err)
 	}
 	e.db.Store(d)
@@ -83,7 +86,7 @@ func (e *entry) release() { e.rw.RUnlock() }
 // once the calls in progress are done.
 func (e *entry) retire(reason error) error {
 	if errors.Is(reason, domain.ErrNamespaceNotFound) {
-		reason = fmt.Errorf("%w: %s", domain.ErrNamespaceNotFound, e.id)
+		reason = domain.NamespaceNotFound(e.id)
 	}
 	e.rw.Lock()
 	defer e.rw.Unlock()

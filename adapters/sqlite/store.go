@@ -324,7 +324,7 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 		return domain.Namespace{}, dbError(ctx, "create namespace "+id, err)
 	}
 	if exists {
-		return domain.Namespace{}, fmt.Errorf("%w: %s", domain.ErrNamespaceExists, id)
+		return domain.Namespace{}, domain.NamespaceExists(id)
 	}
 
 	// Not registered: what this Store still holds for the id (a namespace
@@ -358,7 +358,7 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 	if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
 		abandon()
 		if isUniqueViolation(err) {
-			return domain.Namespace{}, fmt.Errorf("%w: %s", domain.ErrNamespaceExists, id)
+			return domain.Namespace{}, domain.NamespaceExists(id)
 		}
 		return domain.Namespace{}, dbError(ctx, "create namespace "+id, err)
 	}
@@ -410,7 +410,7 @@ func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return dbError(ctx, "delete namespace "+id, err)
 	} else if n == 0 {
-		return fmt.Errorf("%w: %s", domain.ErrNamespaceNotFound, id)
+		return domain.NamespaceNotFound(id)
 	}
 
 	// Close the database (waiting for the calls in progress on it) and
@@ -440,7 +440,7 @@ func (s *Store) GetNamespace(ctx context.Context, id string) (domain.Namespace, 
 	var row registryRow
 	err := s.registry.bun.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Namespace{}, fmt.Errorf("%w: %s", domain.ErrNamespaceNotFound, id)
+		return domain.Namespace{}, domain.NamespaceNotFound(id)
 	}
 	if err != nil {
 		return domain.Namespace{}, dbError(ctx, "get namespace "+id, err)
@@ -505,7 +505,7 @@ func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 		return nil, dbError(ctx, "namespace "+id, err)
 	}
 	if !exists {
-		return nil, fmt.Errorf("%w: %s", domain.ErrNamespaceNotFound, id)
+		return nil, domain.NamespaceNotFound(id)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
