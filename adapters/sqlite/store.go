@@ -79,6 +79,12 @@ type Options struct {
 	// (1 MiB), a negative value no limit. A larger message is refused with
 	// an error matching domain.ErrMessageTooLarge; see domain.Limits.
 	MaxMessageSize int64
+
+	// MustExist makes Open fail when Dir holds no store yet (no registry),
+	// creating nothing: the error matches domain.ErrStoreNotFound and names
+	// the directory. It is for tools that only read, so that a mistyped
+	// path is reported rather than made. Unused in memory.
+	MustExist bool
 }
 
 // limits returns the domain limits the options set.
@@ -144,6 +150,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.memID = uuid.NewString()
 		dsn = s.memoryDSN("registry")
 	} else {
+		if opts.MustExist {
+			if err := storeExists(opts.Dir); err != nil {
+				return nil, err
+			}
+		}
 		if err := os.MkdirAll(filepath.Join(opts.Dir, namespaceDir), 0o755); err != nil {
 			return nil, fmt.Errorf("messagedb: sqlite: create data directory: %w", err)
 		}
@@ -162,6 +173,18 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("messagedb: sqlite: migrate registry: %w", err)
 	}
 	return s, nil
+}
+
+// storeExists returns an error matching domain.ErrStoreNotFound unless dir
+// holds a store's registry.
+func storeExists(dir string) error {
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return fmt.Errorf("%w: directory %s does not exist", domain.ErrStoreNotFound, dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, registryFile)); err != nil {
+		return fmt.Errorf("%w: directory %s holds no store (no %s)", domain.ErrStoreNotFound, dir, registryFile)
+	}
+	return nil
 }
 
 const (
