@@ -108,8 +108,10 @@ func (n *Namespace) MessageStore() ports.MessageStore { return n.store }
 // Write appends msg to the stream and returns where it was stored. With an
 // expected version other than domain.AnyVersion, a stream at another version
 // is an error matching domain.ErrVersionConflict (a
-// *domain.VersionConflictError) and nothing is written. Writing a message id
-// again to the same stream with the same type is an idempotent retry.
+// *domain.VersionConflictError) and nothing is written. An id names one
+// message: writing the same message again (same id, stream, type, data and
+// metadata) is an idempotent retry, while a stored id with anything else is
+// a *domain.DuplicateMessageIDError.
 func (n *Namespace) Write(ctx context.Context, stream string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
 	return n.store.WriteMessage(ctx, stream, msg, expected)
 }

@@ -46,8 +46,10 @@ func CorrelationStreamName(metadata json.RawMessage) string {
 // NewMessage is a message to write.
 type NewMessage struct {
 	// ID identifies the message; the zero UUID means "generate one" (a UUIDv7,
-	// whose time order keeps the id index compact). Writing the same ID to
-	// the same stream with the same type again is an idempotent retry.
+	// whose time order keeps the id index compact). An id names one
+	// message: writing it again with the same stream, type, data and
+	// metadata is an idempotent retry, with anything else a
+	// *DuplicateMessageIDError (see ResolveStoredIDs).
 	ID uuid.UUID
 	// Type is required.
 	Type string
