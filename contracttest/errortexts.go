@@ -190,6 +190,10 @@ func testErrorTextsAfterDeleteAndClose(t *testing.T, newStore Factory) {
 			_, err := ms.GetStreamMessages(ctx, stream, domain.GetOpts{})
 			return err
 		}},
+		{"LastGlobalPositionAfterDelete", func(ctx context.Context, _ ports.Store, ms ports.MessageStore) error {
+			_, err := ms.GetLastGlobalPosition(ctx, domain.Category(stream))
+			return err
+		}},
 	})
 
 	closed, cms, _, _ := closedStore(t, newStore)

@@ -222,7 +222,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	})
 	if err != nil {
 		closeAll()
-		return nil, fmt.Errorf("messagedb: postgres: %w", err)
+		return nil, domain.Wrapf(err, "postgres")
 	}
 	if err := pool.Ping(ctx); err != nil {
 		closeAll()

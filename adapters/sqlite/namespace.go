@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -73,7 +72,7 @@ func (e *entry) acquire(ctx context.Context) (*nsDB, error) {
 		if errors.Is(err, domain.ErrNamespaceNotFound) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("messagedb: sqlite: open namespace %s: %w", e.id, err)
+		return nil, domain.Wrapf(err, "sqlite: open namespace %s", e.id)
 	}
 	e.db.Store(d)
 	return d, nil

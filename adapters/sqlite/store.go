@@ -170,7 +170,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if err != nil {
 		_ = s.registry.close()
-		return nil, fmt.Errorf("messagedb: sqlite: migrate registry: %w", err)
+		return nil, domain.Wrapf(err, "sqlite: migrate registry")
 	}
 	return s, nil
 }
@@ -365,7 +365,7 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 	}
 	if err != nil {
 		_ = s.removeFiles(id)
-		return domain.Namespace{}, fmt.Errorf("messagedb: sqlite: create namespace %s: %w", id, err)
+		return domain.Namespace{}, domain.Wrapf(err, "sqlite: create namespace %s", id)
 	}
 	abandon := func() {
 		_ = ndb.close()

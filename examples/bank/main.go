@@ -28,14 +28,18 @@ import (
 )
 
 func main() {
-	url := os.Getenv(app.EnvURL)
-	if url == "" {
-		url = "memory:"
-	}
-	if err := run(context.Background(), os.Stdout, url); err != nil {
+	if err := run(context.Background(), os.Stdout, storeURL(os.Getenv)); err != nil {
 		fmt.Fprintln(os.Stderr, "bank:", err)
 		os.Exit(1)
 	}
+}
+
+// storeURL is the store to run on: $MESSAGEDB_URL, else one in memory.
+func storeURL(getenv func(string) string) string {
+	if url := getenv(app.EnvURL); url != "" {
+		return url
+	}
+	return "memory:"
 }
 
 // balances is the read model the consumer builds.

@@ -56,3 +56,11 @@ func TestRun_ResumesOnAStore(t *testing.T) {
 	assert.Contains(t, s, "  account-1           10\n")
 	assert.Contains(t, s, "  account-2           -5\n")
 }
+
+func TestStoreURL(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	assert.Equal(t, "memory:", storeURL(getenv))
+	env["MESSAGEDB_URL"] = "sqlite:./bank-data"
+	assert.Equal(t, "sqlite:./bank-data", storeURL(getenv))
+}
