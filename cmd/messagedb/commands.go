@@ -62,15 +62,20 @@ Global flags:
                       memory:                  SQLite in memory (gone when the command ends)
                       postgres://USER@HOST/DB  PostgreSQL (also postgresql://)
   --namespace ID    the namespace (default "` + defaultNamespace + `"; created by the first write)
-  --json            one JSON object per line instead of tables
+  --json            one JSON object per line instead of tables; an error as
+                    one JSON object on stderr: {"error": ..., "kind": ...}
   -h, --help        help
 
 Commands:
 `
 
 const usageFooter = `
-Exit codes: 0 success, 1 the command failed (e.g. a version conflict or a
-missing namespace), 2 the command line is wrong.
+Reads never create a store: a --db that holds none is an error. Reads of the
+default namespace before its first write see it empty.
+
+Exit codes: 0 success (also a --follow read ended by Ctrl-C), 1 the command
+failed (e.g. a version conflict or a missing namespace), 2 the command line
+or its input is wrong.
 
 Run "messagedb help COMMAND" for a command's flags.
 `
