@@ -100,8 +100,9 @@ type HandlerError struct {
 }
 
 func (e *HandlerError) Error() string {
-	return fmt.Sprintf("messagedb: consumer %s: handle %s message at global position %d (stream %s, %d attempt(s)): %v",
-		e.ConsumerID, e.Message.Type, e.Message.GlobalPosition, e.Message.StreamName, e.Attempts, e.Err)
+	return fmt.Sprintf("messagedb: consumer %s: handle %s message at global position %d (stream %s, %d attempt(s)): %s",
+		e.ConsumerID, e.Message.Type, e.Message.GlobalPosition, e.Message.StreamName, e.Attempts,
+		strings.TrimPrefix(e.Err.Error(), "messagedb: "))
 }
 
 // Unwrap returns the handler's error.
@@ -192,6 +193,9 @@ type Consumer struct {
 	opts           ConsumerOptions
 	positionStream string
 	running        atomic.Bool
+	// handled is the global position of the last message handled, as
+	// Run knows it; -1 until Run has read the stored position.
+	handled atomic.Int64
 }
 
 // PositionStreamName returns the stream a consumer stores its position in,
@@ -210,7 +214,7 @@ func PositionStreamName(category, consumerID string) string {
 // storage: Run does.
 func (n *Namespace) NewConsumer(category string, h Handler, opts ConsumerOptions) (*Consumer, error) {
 	if err := domain.ValidateCategory(category); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidConsumer, err)
+		return nil, domain.WrapAs(ErrInvalidConsumer, err)
 	}
 	if h == nil {
 		return nil, fmt.Errorf("%w: nil handler", ErrInvalidConsumer)
@@ -220,7 +224,7 @@ func (n *Namespace) NewConsumer(category string, h Handler, opts ConsumerOptions
 	}
 	stream := PositionStreamName(category, opts.ID)
 	if err := domain.ValidateStreamName(stream); err != nil {
-		return nil, fmt.Errorf("%w: id %q: %w", ErrInvalidConsumer, opts.ID, err)
+		return nil, domain.WrapAs(ErrInvalidConsumer, domain.Wrapf(err, "id %q", opts.ID))
 	}
 	switch {
 	case opts.Position < 0:
@@ -264,13 +268,15 @@ func (n *Namespace) NewConsumer(category string, h Handler, opts ConsumerOptions
 		sr.MaxAttempts = DefaultStoreRetryAttempts
 	}
 	if err := (domain.CategoryOpts{Correlation: opts.Correlation, ConsumerGroup: opts.Group}).Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidConsumer, err)
+		return nil, domain.WrapAs(ErrInvalidConsumer, err)
 	}
 	if opts.Group != nil {
 		g := *opts.Group // the caller may reuse its value
 		opts.Group = &g
 	}
-	return &Consumer{ns: n, category: category, handler: h, opts: opts, positionStream: stream}, nil
+	c := &Consumer{ns: n, category: category, handler: h, opts: opts, positionStream: stream}
+	c.handled.Store(-1)
+	return c, nil
 }
 
 // backoffs checks the fields of a retry policy (RetryOnError or StoreRetry,
@@ -303,7 +309,7 @@ func (c *Consumer) Position(ctx context.Context) (int64, error) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("consumer %s: read position: %w", c.opts.ID, err)
+		return 0, domain.Wrapf(err, "consumer %s: read position", c.opts.ID)
 	}
 	var p struct {
 		Position *int64 `json:"position"`
@@ -313,6 +319,53 @@ func (c *Consumer) Position(ctx context.Context) (int64, error) {
 			c.opts.ID, c.positionStream, msg.Position, msg.Data)}
 	}
 	return *p.Position, nil
+}
+
+// Lag returns how far the consumer is behind its category, in global
+// positions: that of the category's last message (see
+// Namespace.LastGlobalPosition) less that of the last message the consumer
+// handled; 0 when it has handled every message it is to handle. A consumer
+// with a Group or a Correlation is behind only when a message of its own
+// follows the last one it handled. Global positions count the messages of
+// the whole namespace, so lag is an upper bound on the messages to handle.
+//
+// While Run runs, Lag counts from the last message handled; otherwise from
+// the stored position (ConsumerOptions.Position less one when none is
+// stored). It is safe to call concurrently with Run.
+func (c *Consumer) Lag(ctx context.Context) (int64, error) {
+	handled := int64(-1)
+	if c.running.Load() {
+		handled = c.handled.Load()
+	}
+	if handled < 0 {
+		stored, err := c.Position(ctx)
+		if err != nil {
+			return 0, err
+		}
+		handled = c.opts.Position - 1
+		if stored > 0 {
+			handled = stored
+		}
+	}
+	last, err := c.ns.LastGlobalPosition(ctx, c.category)
+	if err != nil {
+		return 0, domain.Wrapf(err, "consumer %s: lag", c.opts.ID)
+	}
+	if last <= handled {
+		return 0, nil
+	}
+	if c.opts.Group != nil || c.opts.Correlation != "" {
+		one := int64(1)
+		next, err := c.ns.ReadCategory(ctx, c.category, domain.CategoryOpts{Position: handled + 1, BatchSize: &one,
+			ConsumerGroup: c.opts.Group, Correlation: c.opts.Correlation})
+		if err != nil {
+			return 0, domain.Wrapf(err, "consumer %s: lag", c.opts.ID)
+		}
+		if len(next) == 0 {
+			return 0, nil
+		}
+	}
+	return last - handled, nil
 }
 
 // Run consumes until ctx is cancelled or the handler fails for good. It
@@ -330,9 +383,10 @@ func (c *Consumer) Position(ctx context.Context) (int64, error) {
 // it returned to resume.
 func (c *Consumer) Run(ctx context.Context) (err error) {
 	if !c.running.CompareAndSwap(false, true) {
-		return fmt.Errorf("consumer %s: %w", c.opts.ID, ErrConsumerRunning)
+		return domain.Wrapf(ErrConsumerRunning, "consumer %s", c.opts.ID)
 	}
 	defer c.running.Store(false)
+	c.handled.Store(-1)
 
 	f := &faults{policy: c.opts.StoreRetry}
 	var stored int64
@@ -354,6 +408,7 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 		next = stored + 1
 	}
 	r := &run{c: c, faults: f, stored: stored, handled: stored}
+	c.handled.Store(next - 1)
 	defer func() {
 		// The last position is stored even when ctx is cancelled (that is
 		// how a clean stop repeats nothing), but not forever.
@@ -392,7 +447,7 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 			if f.retry(ctx, rerr, &wake) {
 				continue // from the same position
 			}
-			return fmt.Errorf("consumer %s: read %s from %d: %w", c.opts.ID, c.category, next, rerr)
+			return domain.Wrapf(rerr, "consumer %s: read %s from %d", c.opts.ID, c.category, next)
 		}
 		f.ok()
 		for _, msg := range msgs {
@@ -468,6 +523,7 @@ func (r *run) handle(ctx context.Context, msg domain.Message) (stop bool, err er
 		backoff = min(2*backoff, retry.MaxBackoff)
 	}
 	r.handled = msg.GlobalPosition
+	c.handled.Store(msg.GlobalPosition)
 	r.pending++
 	if r.pending < c.opts.PositionUpdateInterval {
 		return false, nil
@@ -573,7 +629,7 @@ func (r *run) storePosition(ctx context.Context) error {
 	data := fmt.Appendf(nil, `{"position":%d}`, r.handled)
 	msg := domain.NewMessage{Type: PositionMessageType, Data: data}
 	if _, err := r.c.ns.Write(ctx, r.c.positionStream, msg, domain.AnyVersion); err != nil {
-		return fmt.Errorf("consumer %s: store position %d: %w", r.c.opts.ID, r.handled, err)
+		return domain.Wrapf(err, "consumer %s: store position %d", r.c.opts.ID, r.handled)
 	}
 	r.stored, r.pending = r.handled, 0
 	return nil

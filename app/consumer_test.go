@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,6 +141,8 @@ func TestNewConsumer_InvalidOptions(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := ns.NewConsumer(tc.category, tc.h, tc.opts)
 			assert.ErrorIs(t, err, app.ErrInvalidConsumer)
+			assert.True(t, strings.HasPrefix(err.Error(), "messagedb: invalid consumer: "), "%q", err)
+			assert.Equal(t, 1, strings.Count(err.Error(), "messagedb:"), "one prefix: %q", err)
 		})
 	}
 	// A MinBackoff above DefaultMaxBackoff with no MaxBackoff is valid: the
@@ -490,4 +493,79 @@ func TestConsumer_WakeUpFromAnotherStore_Postgres(t *testing.T) {
 		t.Fatal("a write through another store did not wake a consumer polling every hour")
 	}
 	require.NoError(t, stop())
+}
+
+// A consumer reports how far it is behind its category: before it runs,
+// while its handler holds a message, once caught up, after it stopped and
+// the category grew; a group member only counts its own streams.
+func TestConsumer_Lag(t *testing.T) {
+	eachBackend(t, func(t *testing.T, ns *app.Namespace) {
+		ctx := context.Background()
+		gps := writeN(t, ns, "account", 3, 10)
+		writeN(t, ns, "other", 1, 2) // later global positions, another category
+		last := gps[len(gps)-1]
+		lastOf, err := ns.LastGlobalPosition(ctx, "account")
+		require.NoError(t, err)
+		require.Equal(t, last, lastOf)
+
+		held, release := make(chan struct{}), make(chan struct{})
+		var rec recorder
+		rec.after = func(n int) {
+			if n == 4 {
+				close(held)
+				<-release
+			}
+		}
+		onCaughtUp, caught := caughtUpAt()
+		c, err := ns.NewConsumer("account", rec.handle, app.ConsumerOptions{ID: "lag", OnCaughtUp: onCaughtUp})
+		require.NoError(t, err)
+		lag, err := c.Lag(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, last, lag, "before running: the whole category")
+
+		stop := runConsumer(t, c)
+		select {
+		case <-held:
+		case <-time.After(liveness):
+			t.Fatal("the handler was not handed a fourth message")
+		}
+		lag, err = c.Lag(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, last-gps[2], lag, "the fourth message in the handler: behind from the third")
+		close(release)
+		waitCaughtUp(t, caught, last)
+		lag, err = c.Lag(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, lag, "caught up")
+		require.NoError(t, stop())
+		lag, err = c.Lag(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, lag, "stopped, from the stored position")
+
+		more := writeN(t, ns, "account", 3, 2)
+		lag, err = c.Lag(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, more[1]-last, lag, "the category grew while stopped")
+
+		// Member 0 of 2 caught up: the category's last message may be
+		// the other member's, yet it is not behind.
+		var own recorder
+		onCaughtUp, caught = caughtUpAt()
+		m0, err := ns.NewConsumer("account", own.handle, app.ConsumerOptions{ID: "m0", Group: &domain.ConsumerGroup{Member: 0, Size: 2}, OnCaughtUp: onCaughtUp})
+		require.NoError(t, err)
+		stop = runConsumer(t, m0)
+		var mine int64
+		for _, gp := range append(gps, more...) {
+			msgs, err := ns.ReadCategory(ctx, "account", domain.CategoryOpts{Position: gp, BatchSize: new(int64(1))})
+			require.NoError(t, err)
+			if domain.IsMember(msgs[0].StreamName, 0, 2) {
+				mine = gp
+			}
+		}
+		waitCaughtUp(t, caught, mine)
+		lag, err = m0.Lag(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, lag, "a member with none of its own messages left")
+		require.NoError(t, stop())
+	})
 }

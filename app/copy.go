@@ -56,20 +56,20 @@ func CopyNamespace(ctx context.Context, src, dst *Namespace, opts CopyOptions) (
 	var res CopyResult
 	kept, last, err := scanAll(ctx, dst, batch)
 	if err != nil {
-		return res, fmt.Errorf("copy: read target namespace %s: %w", dst.id, err)
+		return res, domain.Wrapf(err, "copy: read target namespace %s", dst.id)
 	}
 	res.Kept = kept
 	if kept > 0 {
 		if !opts.Resume {
-			return res, fmt.Errorf("copy: %w: %s holds %d message(s) (resume an interrupted copy of the same source, or copy into an empty namespace)",
+			return res, fmt.Errorf("%w: copy: %s holds %d message(s) (resume an interrupted copy of the same source, or copy into an empty namespace)",
 				ErrTargetNotEmpty, dst.id, kept)
 		}
 		at, err := src.ReadAll(ctx, domain.CategoryOpts{Position: last.GlobalPosition, BatchSize: new(int64(1))})
 		if err != nil {
-			return res, fmt.Errorf("copy: read source namespace %s: %w", src.id, err)
+			return res, domain.Wrapf(err, "copy: read source namespace %s", src.id)
 		}
 		if len(at) == 0 || at[0].GlobalPosition != last.GlobalPosition || at[0].ID != last.ID {
-			return res, fmt.Errorf("copy: %w: %s is not a copy of the start of %s (its message %s at global position %d is not in the source)",
+			return res, fmt.Errorf("%w: copy: %s is not a copy of the start of %s (its message %s at global position %d is not in the source)",
 				ErrTargetNotEmpty, dst.id, src.id, last.ID, last.GlobalPosition)
 		}
 		res.LastGlobalPosition = last.GlobalPosition
@@ -77,20 +77,20 @@ func CopyNamespace(ctx context.Context, src, dst *Namespace, opts CopyOptions) (
 	var total int64
 	if opts.Progress != nil {
 		if total, _, err = scanAll(ctx, src, batch); err != nil {
-			return res, fmt.Errorf("copy: count source namespace %s: %w", src.id, err)
+			return res, domain.Wrapf(err, "copy: count source namespace %s", src.id)
 		}
 		opts.Progress(kept, total)
 	}
 	for {
 		msgs, err := src.ReadAll(ctx, domain.CategoryOpts{Position: res.LastGlobalPosition + 1, BatchSize: &batch})
 		if err != nil {
-			return res, fmt.Errorf("copy: read source namespace %s from %d: %w", src.id, res.LastGlobalPosition+1, err)
+			return res, domain.Wrapf(err, "copy: read source namespace %s from %d", src.id, res.LastGlobalPosition+1)
 		}
 		if len(msgs) == 0 {
 			return res, nil
 		}
 		if err := dst.Import(ctx, msgs); err != nil {
-			return res, fmt.Errorf("copy: import %d message(s) from global position %d: %w", len(msgs), msgs[0].GlobalPosition, err)
+			return res, domain.Wrapf(err, "copy: import %d message(s) from global position %d", len(msgs), msgs[0].GlobalPosition)
 		}
 		res.Copied += int64(len(msgs))
 		res.LastGlobalPosition = msgs[len(msgs)-1].GlobalPosition

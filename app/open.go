@@ -2,12 +2,12 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"time"
 
 	"github.com/messagedb-go/messagedb/adapters/postgres"
 	"github.com/messagedb-go/messagedb/adapters/sqlite"
+	"github.com/messagedb-go/messagedb/domain"
 )
 
 // Options adjust Open. The zero value (or nil) uses each backend's defaults.
@@ -34,6 +34,14 @@ type Options struct {
 	Postgres *postgres.Options
 	// Getenv reads the environment (MESSAGEDB_URL); nil means os.Getenv.
 	Getenv func(string) string
+	// MustExist makes Open fail, creating nothing, when the URL names a
+	// store that does not exist yet: a SQLite data directory that is
+	// missing or holds no store. The error matches domain.ErrStoreNotFound
+	// and names the directory. It is for tools that only read, so that a
+	// mistyped path is reported rather than created. In memory it changes
+	// nothing; a PostgreSQL database must exist in any case (Open still
+	// creates the registry's schema in it).
+	MustExist bool
 }
 
 // Open opens the store a URL designates, creating and migrating what it
@@ -85,7 +93,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		}
 		s, err := postgres.Open(ctx, t.postgresURL, &po)
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", redactURL(url), err)
+			return nil, domain.Wrapf(err, "open %s", redactURL(url))
 		}
 		return NewStore(s), nil
 	default:
@@ -95,6 +103,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 			Synchronous:    sqlite.Synchronous(t.synchronous),
 			BusyTimeout:    t.busyTimeout,
 			MaxMessageSize: t.maxMessageSize,
+			MustExist:      o.MustExist,
 		}
 		if o.MaxMessageSize != 0 {
 			so.MaxMessageSize = o.MaxMessageSize
@@ -107,7 +116,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		}
 		s, err := sqlite.Open(ctx, so)
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", url, err)
+			return nil, domain.Wrapf(err, "open %s", url)
 		}
 		return NewStore(s), nil
 	}

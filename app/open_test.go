@@ -2,6 +2,10 @@ package app_test
 
 import (
 	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -72,4 +76,34 @@ func TestOpen_MemoryStoresAreSeparate(t *testing.T) {
 	require.NoError(t, err)
 	_, err = b.GetNamespace(ctx, "only_a")
 	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound)
+}
+
+// With MustExist, opening a SQLite directory that holds no store creates
+// nothing and names the directory; an existing store opens.
+func TestOpen_MustExistCreatesNothing(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	missing := filepath.Join(root, "typo")
+	empty := t.TempDir()
+	for _, dir := range []string{missing, empty} {
+		_, err := app.Open(ctx, "sqlite:"+dir, &app.Options{MustExist: true})
+		require.ErrorIs(t, err, domain.ErrStoreNotFound, dir)
+		assert.Contains(t, err.Error(), dir)
+		assert.Equal(t, 1, strings.Count(err.Error(), "messagedb:"), "one prefix: %q", err)
+	}
+	_, err := os.Stat(missing)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "the missing directory is not made")
+	entries, err := os.ReadDir(empty)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing is made in an empty directory")
+
+	s, err := app.Open(ctx, "sqlite:"+empty, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	s, err = app.Open(ctx, "sqlite:"+empty, &app.Options{MustExist: true})
+	require.NoError(t, err, "a store that exists opens")
+	require.NoError(t, s.Close())
+	s, err = app.Open(ctx, "memory:", &app.Options{MustExist: true})
+	require.NoError(t, err, "in memory, MustExist changes nothing")
+	require.NoError(t, s.Close())
 }

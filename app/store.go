@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/ports"
@@ -48,7 +47,7 @@ func (s *Store) Close() error { return s.backend.Close() }
 func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 	ms, err := s.backend.MessageStore(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("namespace %s: %w", id, err)
+		return nil, err // it names the namespace
 	}
 	return &Namespace{id: id, store: ms}, nil
 }
@@ -63,7 +62,7 @@ func (s *Store) EnsureNamespace(ctx context.Context, id string, opts domain.Name
 		return n, err
 	}
 	if _, err := s.backend.CreateNamespace(ctx, id, opts); err != nil && !errors.Is(err, domain.ErrNamespaceExists) {
-		return nil, fmt.Errorf("create namespace %s: %w", id, err)
+		return nil, domain.Wrapf(err, "create namespace %s", id)
 	}
 	return s.Namespace(ctx, id)
 }
@@ -109,8 +108,10 @@ func (n *Namespace) MessageStore() ports.MessageStore { return n.store }
 // Write appends msg to the stream and returns where it was stored. With an
 // expected version other than domain.AnyVersion, a stream at another version
 // is an error matching domain.ErrVersionConflict (a
-// *domain.VersionConflictError) and nothing is written. Writing a message id
-// again to the same stream with the same type is an idempotent retry.
+// *domain.VersionConflictError) and nothing is written. An id names one
+// message: writing the same message again (same id, stream, type, data and
+// metadata) is an idempotent retry, while a stored id with anything else is
+// a *domain.DuplicateMessageIDError.
 func (n *Namespace) Write(ctx context.Context, stream string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
 	return n.store.WriteMessage(ctx, stream, msg, expected)
 }
@@ -134,6 +135,14 @@ func (n *Namespace) Read(ctx context.Context, stream string, opts domain.GetOpts
 // with it.
 func (n *Namespace) ReadCategory(ctx context.Context, category string, opts domain.CategoryOpts) ([]domain.Message, error) {
 	return n.store.GetCategoryMessages(ctx, category, opts)
+}
+
+// LastGlobalPosition returns the global position of the category's last
+// message, or 0 when the category has none: where a reader of the category
+// (a consumer, see Consumer.Lag) has to get to. One indexed look-up on
+// every backend.
+func (n *Namespace) LastGlobalPosition(ctx context.Context, category string) (int64, error) {
+	return n.store.GetLastGlobalPosition(ctx, category)
 }
 
 // ReadAll returns the messages of every stream of the namespace in global
@@ -163,7 +172,7 @@ func (n *Namespace) Version(ctx context.Context, stream string) (int64, error) {
 func (n *Namespace) Import(ctx context.Context, msgs []domain.Message) error {
 	imp, ok := n.store.(ports.Importer)
 	if !ok {
-		return fmt.Errorf("import into namespace %s: %w", n.id, ErrUnsupported)
+		return domain.Wrapf(ErrUnsupported, "import into namespace %s", n.id)
 	}
 	return imp.ImportMessages(ctx, msgs)
 }

@@ -98,6 +98,10 @@ func closedCalls(store ports.Store, ms ports.MessageStore, id, stream string) ma
 			_, err := ms.GetAllMessages(ctx, domain.CategoryOpts{})
 			return err
 		},
+		"GetLastGlobalPosition": func(ctx context.Context) error {
+			_, err := ms.GetLastGlobalPosition(ctx, cat)
+			return err
+		},
 	}
 	if imp, ok := ms.(ports.Importer); ok {
 		calls["ImportMessages"] = func(ctx context.Context) error {

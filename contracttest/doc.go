@@ -21,11 +21,15 @@
 //
 // Writes (positions, global positions, expected versions and conflicts,
 // all-or-nothing batches), message ids (generated UUIDv7s, idempotent
-// retries, duplicates), invalid input (typed errors, nothing written), stream,
-// category and namespace-wide reads (inclusive positions, batch sizes, JSON
-// kept exact, UTC times), correlation filters, consumer groups (partitioned as
-// Message DB's hash_64 does, compound ids with their cardinal id), last
-// messages and versions, namespaces (create, get, list, delete, isolation),
+// retries of the same message, duplicates: an id stored with another
+// stream, type, data or metadata), error texts (each failure's Error() is
+// that of the in-memory reference store in contracttest/internal/memstore,
+// with one "messagedb:" prefix), invalid input (typed errors, nothing
+// written), stream, category and namespace-wide reads (inclusive
+// positions, batch sizes, JSON kept exact, UTC times), correlation filters,
+// consumer groups (partitioned as Message DB's hash_64 does, compound ids
+// with their cardinal id), last messages and versions, a category's last
+// global position, namespaces (create, get, list, delete, isolation),
 // ports.Importer, ports.Watcher, concurrency (one winner per expected
 // version, readers that never skip a message committing late), hostile input
 // (namespace ids built to escape SQL or a directory, refused and never

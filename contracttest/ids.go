@@ -1,6 +1,7 @@
 package contracttest
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
@@ -24,6 +25,10 @@ func idCases() []testCase {
 		{"WriteMessagesIDInAnotherStream", testWriteMessagesIDElsewhere},
 		{"WriteMessagesRetryWithAnotherType", testWriteMessagesRetryOtherType},
 		{"WriteMessagesRetryOfStoredIDs", testWriteMessagesRetryOfStoredIDs},
+		{"SameIDWithOtherDataOrMetadata", testDuplicateIDOtherContent},
+		{"RetryComparesCanonicalJSON", testRetryComparesCanonicalJSON},
+		{"WriteMessagesRetryWithOtherData", testWriteMessagesRetryOtherData},
+		{"DuplicateNamesTheStoredMessage", testDuplicateNamesStoredMessage},
 	}
 }
 
@@ -65,15 +70,105 @@ func testIdempotentRetry(t *testing.T, newStore Factory) {
 	again := write(t, ms, stream, m)
 	assert.Equal(t, first, again, "a retry returns the first write's positions")
 
-	changed := m
-	changed.Data = []byte(`{"n":99}`)
-	again = write(t, ms, stream, changed)
-	assert.Equal(t, first, again, "a retry is recognised by id, stream and type, not by data")
-
 	assertNothingWritten(t, ms, before)
 	msgs := streamMessages(t, ms, stream)
 	require.Len(t, msgs, 2)
 	assert.JSONEq(t, `{"n":0}`, string(msgs[0].Data), "the first write's data stays")
+}
+
+// testDuplicateIDOtherContent writes an id again to its stream with its
+// type but other data or metadata: an id names one message, so that is
+// not a retry but a duplicate, and the stored message stays.
+func testDuplicateIDOtherContent(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	stream := category(t, "acct") + "-1"
+	m := newMsgWithID(t, "Opened", 0)
+	m.Metadata = []byte(`{"by":"ada"}`)
+	first := write(t, ms, stream, m)
+	before := allMessages(t, ms)
+
+	for name, change := range map[string]func(*domain.NewMessage){
+		"data":            func(n *domain.NewMessage) { n.Data = []byte(`{"n":99}`) },
+		"empty data":      func(n *domain.NewMessage) { n.Data = nil },
+		"metadata":        func(n *domain.NewMessage) { n.Metadata = []byte(`{"by":"bob"}`) },
+		"no metadata":     func(n *domain.NewMessage) { n.Metadata = nil },
+		"a number's form": func(n *domain.NewMessage) { n.Data = []byte(`{"n":0.0}`) },
+	} {
+		other := m
+		change(&other)
+		_, err := ms.WriteMessage(t.Context(), stream, other, domain.AnyVersion)
+		require.ErrorIs(t, err, domain.ErrDuplicateMessageID, "other %s", name)
+		var dup *domain.DuplicateMessageIDError
+		require.ErrorAs(t, err, &dup, "other %s", name)
+		assert.Equal(t, first.Position, dup.StoredPosition, "other %s", name)
+		assert.Equal(t, first.GlobalPosition, dup.StoredGlobalPosition, "other %s", name)
+		assertNothingWritten(t, ms, before)
+	}
+	msgs := streamMessages(t, ms, stream)
+	require.Len(t, msgs, 1)
+	assert.JSONEq(t, `{"n":0}`, string(msgs[0].Data), "the stored message stays")
+	assert.JSONEq(t, `{"by":"ada"}`, string(msgs[0].Metadata), "the stored message stays")
+}
+
+// testRetryComparesCanonicalJSON retries with the same JSON written
+// otherwise (white space, key order, escapes, exponents): the same message,
+// so an idempotent retry.
+func testRetryComparesCanonicalJSON(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	stream := category(t, "acct") + "-1"
+	m := newMsgWithID(t, "Opened", 0)
+	m.Data = []byte(`{"owner":"ada","amount":100,"note":"é"}`)
+	m.Metadata = []byte(`{"b":1,"a":2}`)
+	first := write(t, ms, stream, m)
+	before := allMessages(t, ms)
+
+	again := m
+	again.Data = []byte("{ \"note\": \"\\u00e9\", \"amount\": 1e2,\n \"owner\": \"ada\" }")
+	again.Metadata = []byte(` {"a":2, "b":1} `)
+	got, err := ms.WriteMessage(t.Context(), stream, again, domain.ExpectVersion(7))
+	require.NoError(t, err, "the same JSON written otherwise is the same message")
+	assert.Equal(t, first, got)
+	assertNothingWritten(t, ms, before)
+}
+
+func testWriteMessagesRetryOtherData(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	stream := category(t, "acct") + "-1"
+	batch := []domain.NewMessage{newMsgWithID(t, "A", 0), newMsgWithID(t, "B", 1)}
+	first, err := ms.WriteMessages(t.Context(), stream, batch, domain.AnyVersion)
+	require.NoError(t, err)
+	before := allMessages(t, ms)
+
+	retry := []domain.NewMessage{batch[0], batch[1]}
+	retry[1].Data = []byte(`{"n":2}`)
+	_, err = ms.WriteMessages(t.Context(), stream, retry, domain.AnyVersion)
+	var dup *domain.DuplicateMessageIDError
+	require.ErrorAs(t, err, &dup)
+	assert.Equal(t, batch[1].ID, dup.ID)
+	assert.Equal(t, 1, dup.Index)
+	assert.Equal(t, "data", dup.Differs)
+	assert.Equal(t, first[1].Position, dup.StoredPosition)
+	assert.Equal(t, first[1].GlobalPosition, dup.StoredGlobalPosition)
+	assertNothingWritten(t, ms, before)
+}
+
+// testDuplicateNamesTheStoredMessage checks the facts a duplicate carries:
+// the stored message's stream, type and positions, and the write's.
+func testDuplicateNamesStoredMessage(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	cat := category(t, "acct")
+	writeN(t, ms, cat+"-1", 2)
+	m := newMsgWithID(t, "Opened", 0)
+	stored := write(t, ms, cat+"-1", m)
+
+	_, err := ms.WriteMessage(t.Context(), cat+"-2", m, domain.AnyVersion)
+	var dup *domain.DuplicateMessageIDError
+	require.ErrorAs(t, err, &dup)
+	assert.Equal(t, domain.DuplicateMessageIDError{
+		ID: m.ID, StreamName: cat + "-2", Type: "Opened", Differs: "stream",
+		StoredStreamName: cat + "-1", StoredType: "Opened", StoredPosition: stored.Position, StoredGlobalPosition: stored.GlobalPosition,
+	}, *dup)
+	assert.Contains(t, err.Error(), fmt.Sprintf("%s-1/%d (global position %d", cat, stored.Position, stored.GlobalPosition))
 }
 
 func testRetrySkipsVersionCheck(t *testing.T, newStore Factory) {

@@ -1,12 +1,15 @@
 package contracttest
 
 import (
+	"fmt"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/ports"
 )
 
 func lastMessageCases() []testCase {
@@ -16,7 +19,50 @@ func lastMessageCases() []testCase {
 		{"EmptyStreamIsNotFound", testLastMessageNotFound},
 		{"CategoryNameRefused", testLastMessageCategoryName},
 		{"StreamVersion", testStreamVersion},
+		{"CategoryLastGlobalPosition", testLastGlobalPosition},
 	}
+}
+
+// testLastGlobalPosition reads the global position of categories' last
+// messages: 0 for none, each category's own when writes interleave, a
+// category type apart from its category, imported messages counted.
+func testLastGlobalPosition(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	ctx := t.Context()
+	a, b := category(t, "acct"), category(t, "bank")
+	last := func(cat string) int64 {
+		t.Helper()
+		gp, err := ms.GetLastGlobalPosition(ctx, cat)
+		require.NoError(t, err, "last global position of %s", cat)
+		return gp
+	}
+	assert.Equal(t, int64(0), last(a), "a category without messages")
+
+	var wantA, wantB int64
+	for i := range 6 {
+		if i%2 == 0 {
+			wantA = write(t, ms, fmt.Sprintf("%s-%d", a, i), newMsg("A", i)).GlobalPosition
+		} else {
+			rs, err := ms.WriteMessages(ctx, b+"-1", []domain.NewMessage{newMsg("B", i), newMsg("B", i)}, domain.AnyVersion)
+			require.NoError(t, err)
+			wantB = rs[1].GlobalPosition
+		}
+		assert.Equal(t, wantA, last(a), "after write %d", i)
+		assert.Equal(t, wantB, last(b), "after write %d", i)
+	}
+	typed := write(t, ms, a+":command-1", newMsg("C", 0)).GlobalPosition
+	assert.Equal(t, wantA, last(a), "a category type is another category")
+	assert.Equal(t, typed, last(a+":command"))
+	assert.Equal(t, int64(0), last(a+"x"), "no prefix matching")
+
+	if imp, ok := ms.(ports.Importer); ok {
+		require.NoError(t, imp.ImportMessages(ctx, []domain.Message{
+			{ID: uuid.New(), StreamName: b + "-9", Type: "I", GlobalPosition: typed + 100, Data: []byte(`{}`)}}))
+		assert.Equal(t, typed+100, last(b), "an imported message")
+	}
+
+	_, err := ms.GetLastGlobalPosition(ctx, a+"-1")
+	assert.ErrorIs(t, err, domain.ErrInvalidStreamName, "a stream name is not a category")
 }
 
 func testLastMessage(t *testing.T, newStore Factory) {

@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore Factory) {
 	}{
 		{"Writes", writeCases()},
 		{"MessageIDs", idCases()},
+		{"ErrorTexts", errorTextCases()},
 		{"InvalidInput", invalidInputCases()},
 		{"HostileInput", hostileCases()},
 		{"Closing", closingCases()},

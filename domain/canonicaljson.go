@@ -402,6 +402,12 @@ func hex4(b []byte, i int) (rune, bool) {
 // control characters only.
 func appendString(out, s []byte) []byte {
 	out = append(out, '"')
+	out = appendStringBody(out, s)
+	return append(out, '"')
+}
+
+// appendStringBody appends s as appendString does, without the quotes.
+func appendStringBody(out, s []byte) []byte {
 	for _, c := range s {
 		switch c {
 		case '"':
@@ -426,7 +432,7 @@ func appendString(out, s []byte) []byte {
 			}
 		}
 	}
-	return append(out, '"')
+	return out
 }
 
 // maxExponent is the largest exponent PostgreSQL's numeric accepts.

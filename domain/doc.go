@@ -31,6 +31,19 @@
 // DB's hash_64 (MD5-based), so a namespace on either backend partitions the
 // same way as Message DB.
 //
+// # Message ids
+//
+// An id names one message in a namespace. ResolveStoredIDs is the rule
+// every backend applies when ids of a write are stored already: the same
+// messages again (stream, type, and canonical data and metadata) are an
+// idempotent retry; anything else is a *DuplicateMessageIDError.
+//
+// # Errors
+//
+// Every error starts with one "messagedb: " prefix and reads the same on
+// every backend for the same failure (NamespaceNotFound, StreamNotFound,
+// ... build the common ones); Wrapf adds context after the prefix.
+//
 // # Bad input
 //
 // Everything a store is given is checked here before anything is stored, so

@@ -3,7 +3,13 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
 )
+
+// errorPrefix starts the text of every error of messagedb, once.
+const errorPrefix = "messagedb: "
 
 // Sentinel errors. Every error returned by messagedb that a caller may want to
 // act on matches one of these with errors.Is. Errors that carry facts are
@@ -49,9 +55,11 @@ var (
 	ErrMessageTooLarge = fmt.Errorf("%w: too large", ErrInvalidMessage)
 
 	// ErrDuplicateMessageID is returned when a message id is already used by
-	// a message of another stream or another type. Writing a message whose id
-	// is already in the same stream with the same type is not an error: it is
-	// an idempotent retry (see ports.MessageStore.WriteMessage).
+	// another message: one of another stream, or with another type, data or
+	// metadata. Writing a message whose id is stored already with the same
+	// stream, type, data and metadata is not an error: it is an idempotent
+	// retry (see ResolveStoredIDs). A write's error is a
+	// *DuplicateMessageIDError.
 	ErrDuplicateMessageID = errors.New("messagedb: duplicate message id")
 
 	// ErrInvalidOptions is returned when read or write options are not valid.
@@ -81,6 +89,11 @@ var (
 	// it handed out, after the store is closed. Every backend returns this
 	// one value.
 	ErrClosed = errors.New("messagedb: store closed")
+
+	// ErrStoreNotFound is returned when opening a store that must exist
+	// (for reading) finds none where its URL points, such as a SQLite data
+	// directory that does not exist. Nothing is created.
+	ErrStoreNotFound = errors.New("messagedb: store not found")
 
 	// ErrMigrationFailed is returned when a migration cannot be applied, or
 	// when an applied migration's file has changed since. The error is a
@@ -144,3 +157,113 @@ func (e *MessageTooLargeError) Is(target error) bool { return target == ErrMessa
 // Unwrap returns ErrMessageTooLarge, so that the error also matches
 // ErrInvalidMessage.
 func (e *MessageTooLargeError) Unwrap() error { return ErrMessageTooLarge }
+
+// NamespaceNotFound returns the error every backend returns for a namespace
+// that does not exist (or no longer does): it matches ErrNamespaceNotFound
+// and names the namespace.
+func NamespaceNotFound(id string) error {
+	return fmt.Errorf("%w: %s", ErrNamespaceNotFound, id)
+}
+
+// NamespaceExists returns the error every backend returns when creating a
+// namespace whose id is taken: it matches ErrNamespaceExists and names the
+// namespace.
+func NamespaceExists(id string) error {
+	return fmt.Errorf("%w: %s", ErrNamespaceExists, id)
+}
+
+// StreamNotFound returns the error every backend's GetLastStreamMessage
+// returns when the stream holds no message (of messageType, when not
+// empty): it matches ErrStreamNotFound.
+func StreamNotFound(streamName, messageType string) error {
+	if messageType != "" {
+		return fmt.Errorf("%w: %s has no message of type %s", ErrStreamNotFound, streamName, messageType)
+	}
+	return fmt.Errorf("%w: %s has no message", ErrStreamNotFound, streamName)
+}
+
+// DuplicateMessageIDError reports a write of a message whose id is already
+// stored for another message: in another stream, or with another type,
+// data or metadata (see ResolveStoredIDs). It matches ErrDuplicateMessageID.
+// Nothing of the write was stored.
+type DuplicateMessageIDError struct {
+	// ID is the message id, stored already.
+	ID uuid.UUID
+	// StreamName is the stream the write was to.
+	StreamName string
+	// Index is the message's index in the write's batch (0 for a single
+	// message), and Type its type.
+	Index int
+	Type  string
+	// Differs says how the write differs from the stored message: "stream",
+	// "type", "data", "metadata", or "batch" when the id is stored as
+	// written but the message at NewIndex of the same batch is not stored:
+	// a retry repeats a whole write or nothing of it.
+	Differs  string
+	NewIndex int
+	// The message stored under ID: its stream, type, position and global
+	// position.
+	StoredStreamName     string
+	StoredType           string
+	StoredPosition       int64
+	StoredGlobalPosition int64
+}
+
+func (e *DuplicateMessageIDError) Error() string {
+	stored := fmt.Sprintf("id %s is stored at %s/%d (global position %d, type %s)",
+		e.ID, e.StoredStreamName, e.StoredPosition, e.StoredGlobalPosition, e.StoredType)
+	var why string
+	switch e.Differs {
+	case "stream":
+		why = "not in " + e.StreamName
+	case "type":
+		why = "not of type " + e.Type
+	case "batch":
+		return fmt.Sprintf("%s: %s, but message %d of this write to %s is new: a retry repeats a whole write",
+			ErrDuplicateMessageID.Error(), stored, e.NewIndex, e.StreamName)
+	default:
+		why = "with other " + e.Differs
+	}
+	msg := fmt.Sprintf("%s: %s, %s: the write", ErrDuplicateMessageID.Error(), stored, why)
+	if e.Index > 0 {
+		msg += fmt.Sprintf(" (message %d)", e.Index)
+	}
+	return msg + " to " + e.StreamName + " is not a retry of it"
+}
+
+// Is reports whether target is ErrDuplicateMessageID.
+func (e *DuplicateMessageIDError) Is(target error) bool { return target == ErrDuplicateMessageID }
+
+// Wrapf returns err with context: its text is err's after the "messagedb: "
+// prefix and the context, "messagedb: CONTEXT: rest of err", so that one
+// prefix starts it however deep the wrapping. It matches what err matches
+// (errors.Is, errors.As). A nil err gives nil.
+func Wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &wrapped{msg: errorPrefix + fmt.Sprintf(format, args...) + ": " + strings.TrimPrefix(err.Error(), errorPrefix), err: err}
+}
+
+// WrapAs returns err as an error that matches sentinel too, reading as
+// sentinel's text followed by err's without its "messagedb: " prefix:
+// "messagedb: invalid consumer: invalid options: consumer group: ...".
+func WrapAs(sentinel, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &wrapped{msg: sentinel.Error() + ": " + strings.TrimPrefix(err.Error(), errorPrefix), err: err, also: sentinel}
+}
+
+// wrapped is an error with context, built by Wrapf and WrapAs.
+type wrapped struct {
+	msg  string
+	err  error
+	also error // a sentinel it matches besides err's, or nil
+}
+
+func (e *wrapped) Error() string { return e.msg }
+
+func (e *wrapped) Unwrap() error { return e.err }
+
+func (e *wrapped) Is(target error) bool { return e.also != nil && target == e.also }

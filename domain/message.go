@@ -46,8 +46,10 @@ func CorrelationStreamName(metadata json.RawMessage) string {
 // NewMessage is a message to write.
 type NewMessage struct {
 	// ID identifies the message; the zero UUID means "generate one" (a UUIDv7,
-	// whose time order keeps the id index compact). Writing the same ID to
-	// the same stream with the same type again is an idempotent retry.
+	// whose time order keeps the id index compact). An id names one
+	// message: writing it again with the same stream, type, data and
+	// metadata is an idempotent retry, with anything else a
+	// *DuplicateMessageIDError (see ResolveStoredIDs).
 	ID uuid.UUID
 	// Type is required.
 	Type string
@@ -134,7 +136,7 @@ func (l Limits) Prepare(m NewMessage) (NewMessage, error) {
 	if m.ID == uuid.Nil {
 		id, err := uuid.NewV7()
 		if err != nil {
-			return m, fmt.Errorf("messagedb: generate message id: %w", err)
+			return m, fmt.Errorf("%sgenerate message id: %w", errorPrefix, err)
 		}
 		m.ID = id
 	}
@@ -220,7 +222,7 @@ func (l Limits) PrepareBatch(msgs []NewMessage) ([]NewMessage, error) {
 	for i, m := range msgs {
 		p, err := l.Prepare(m)
 		if err != nil {
-			return nil, fmt.Errorf("message %d: %w", i, err)
+			return nil, Wrapf(err, "message %d", i)
 		}
 		if _, dup := seen[p.ID]; dup {
 			return nil, fmt.Errorf("%w: message %d: id %s given twice", ErrInvalidMessage, i, p.ID)
@@ -251,7 +253,7 @@ func (l Limits) PrepareImport(msgs []Message) ([]Message, error) {
 	seen := make(map[uuid.UUID]struct{}, len(msgs))
 	for i, m := range msgs {
 		if err := ValidateStreamName(m.StreamName); err != nil {
-			return nil, fmt.Errorf("import message %d: %w", i, err)
+			return nil, Wrapf(err, "import message %d", i)
 		}
 		bad := func(format string, args ...any) error {
 			return fmt.Errorf("%w: import message %d (%s): %s", ErrInvalidMessage, i, m.ID, fmt.Sprintf(format, args...))
@@ -275,7 +277,7 @@ func (l Limits) PrepareImport(msgs []Message) ([]Message, error) {
 		}
 		p, err := l.Prepare(NewMessage{ID: m.ID, Type: m.Type, Data: m.Data, Metadata: m.Metadata})
 		if err != nil {
-			return nil, fmt.Errorf("import message %d: %w", i, err)
+			return nil, Wrapf(err, "import message %d", i)
 		}
 		m.Type, m.Data, m.Metadata, m.Time = p.Type, p.Data, p.Metadata, t
 		out[i] = m

@@ -24,10 +24,14 @@ type MessageStore interface {
 	// version, nothing is written and the error is a
 	// *domain.VersionConflictError (matching domain.ErrVersionConflict).
 	//
-	// If msg.ID is already stored in the same stream with the same type, the
+	// An id names one message. If msg.ID is already stored in the same
+	// stream with the same type, data and metadata (in canonical form), the
 	// write is an idempotent retry: nothing is written, no version check is
-	// made, and the first write's result is returned. The same id in another
-	// stream or with another type matches domain.ErrDuplicateMessageID.
+	// made, and the first write's result is returned. The same id stored in
+	// another stream, or with another type, data or metadata, is a
+	// *domain.DuplicateMessageIDError (matching
+	// domain.ErrDuplicateMessageID) that names the stored message and its
+	// positions. domain.ResolveStoredIDs is the rule.
 	//
 	// A name that is not a stream name (see domain.ValidateStreamName)
 	// matches domain.ErrInvalidStreamName; an invalid message
@@ -44,10 +48,10 @@ type MessageStore interface {
 	// consecutive positions, and returns one result per message. expected is
 	// checked against the stream's version before the first message.
 	//
-	// If every id is already stored in this stream with the same types, the
+	// If every id is already stored in this stream as the same message, the
 	// call is an idempotent retry and returns the stored results. If only
-	// some are, or one is stored elsewhere, nothing is written and the error
-	// matches domain.ErrDuplicateMessageID. An empty batch, or an id given
+	// some are, or one is stored as another message, nothing is written and
+	// the error is a *domain.DuplicateMessageIDError. An empty batch, or an id given
 	// twice, matches domain.ErrInvalidMessage.
 	WriteMessages(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error)
 
@@ -79,6 +83,12 @@ type MessageStore interface {
 	// GetStreamVersion returns the position of the stream's last message, or
 	// domain.NoStream (-1) when it has none.
 	GetStreamVersion(ctx context.Context, streamName string) (int64, error)
+
+	// GetLastGlobalPosition returns the global position of the last
+	// message of the category's streams, or 0 when it has none: how far a
+	// reader of the category has to go (see app.Consumer.Lag). A name with
+	// a "-" matches domain.ErrInvalidStreamName.
+	GetLastGlobalPosition(ctx context.Context, category string) (int64, error)
 
 	// GetAllMessages returns the messages of every stream of the namespace
 	// from global position opts.StartPosition() (inclusive) in global

@@ -103,7 +103,7 @@ func dbError(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("messagedb: postgres: %s: %w", op, err)
 	}
 	if isNamespaceGone(err) {
-		return fmt.Errorf("messagedb: postgres: %s: %w", op, domain.ErrNamespaceNotFound)
+		return domain.Wrapf(domain.ErrNamespaceNotFound, "postgres: %s", op)
 	}
 	return fmt.Errorf("messagedb: postgres: %s: %v", op, err)
 }
@@ -117,7 +117,7 @@ func migrationError(ctx context.Context, op string, err error) error {
 		if me.Err != nil {
 			cause = errors.New(me.Err.Error())
 		}
-		return fmt.Errorf("messagedb: postgres: %s: %w", op, &domain.MigrationError{File: me.File, Err: cause})
+		return domain.Wrapf(&domain.MigrationError{File: me.File, Err: cause}, "postgres: %s", op)
 	}
 	return dbError(ctx, op, err)
 }

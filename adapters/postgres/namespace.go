@@ -46,7 +46,6 @@ func (n *Namespace) Schema() string { return n.schema }
 // queries are the namespace's SQL, with its schema in place.
 type queries struct {
 	write        string
-	byID         string
 	stream       string
 	last         string
 	lastOfType   string
@@ -61,6 +60,9 @@ type queries struct {
 	importVers   string
 	importInsert string
 	importSeq    string
+	byIDs        string // the messages with any of the ids
+	importIDs    string // which of the ids are stored
+	categoryLast string // a category's last global position
 }
 
 // messageColumns are read in this order by scanMessages.
@@ -91,8 +93,6 @@ func newNamespace(s *Store, id, schema string) *Namespace {
 	return &Namespace{s: s, id: id, schema: schema, q: queries{
 		write: q(`SELECT out_id, out_stream_name, out_type, out_position, out_global_position, out_written
 FROM {S}.write_messages($1::varchar, $2::uuid[], $3::varchar[], $4::jsonb[], $5::jsonb[], $6::bigint, $7::boolean)`),
-		byID: q(`SELECT m.id, m.stream_name, m.type, m.position, m.global_position FROM {S}.messages m
-WHERE m.id = ANY ($1::uuid[])`),
 		stream: q(`SELECT {COLS} FROM {S}.messages m
 WHERE m.stream_name = $1::text AND m.position >= $2::bigint
 ORDER BY m.position LIMIT $3::bigint`),
@@ -127,6 +127,13 @@ SELECT * FROM ROWS FROM (
   pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::jsonb[]),
   pg_catalog.unnest($7::jsonb[]), pg_catalog.unnest($8::uuid[]))`),
 		importSeq: q(`SELECT pg_catalog.setval('{S}.messages_global_position_seq', $1::bigint)`),
+		byIDs:     q(`SELECT {COLS} FROM {S}.messages m WHERE m.id = ANY ($1::uuid[]) ORDER BY m.global_position`),
+		importIDs: q(`SELECT m.id FROM {S}.messages m WHERE m.id = ANY ($1::uuid[])`),
+		// The last entry of the category in the category index, read
+		// backwards.
+		categoryLast: q(`SELECT m.global_position FROM {S}.messages m
+WHERE {S}.category(m.stream_name) = $1::varchar
+ORDER BY {S}.category(m.stream_name) DESC, m.global_position DESC LIMIT 1`),
 	}}
 }
 
@@ -135,6 +142,9 @@ func (n *Namespace) op(what string) string { return fmt.Sprintf("namespace %s: %
 
 // fail translates err from the database.
 func (n *Namespace) fail(ctx context.Context, what string, err error) error {
+	if ctx.Err() == nil && isNamespaceGone(err) {
+		return n.s.closedOr(domain.NamespaceNotFound(n.id))
+	}
 	return n.s.closedOr(dbError(ctx, n.op(what), err))
 }
 
@@ -143,7 +153,7 @@ func (n *Namespace) checkOpen() error {
 		return ErrClosed
 	}
 	if n.deleted.Load() {
-		return fmt.Errorf("messagedb: postgres: namespace %q: %w", n.id, domain.ErrNamespaceNotFound)
+		return domain.NamespaceNotFound(n.id)
 	}
 	return nil
 }
@@ -240,10 +250,7 @@ func (n *Namespace) GetLastStreamMessage(ctx context.Context, streamName string,
 		return domain.Message{}, err
 	}
 	if len(msgs) == 0 {
-		if messageType != "" {
-			return domain.Message{}, fmt.Errorf("messagedb: postgres: stream %s has no message of type %s: %w", streamName, messageType, domain.ErrStreamNotFound)
-		}
-		return domain.Message{}, fmt.Errorf("messagedb: postgres: stream %s: %w", streamName, domain.ErrStreamNotFound)
+		return domain.Message{}, domain.StreamNotFound(streamName, messageType)
 	}
 	return msgs[0], nil
 }
@@ -258,6 +265,26 @@ func (n *Namespace) GetStreamVersion(ctx context.Context, streamName string) (in
 		return 0, err
 	}
 	return n.streamVersion(ctx, streamName)
+}
+
+// GetLastGlobalPosition returns the global position of the category's last
+// message, or 0; see ports.MessageStore.
+func (n *Namespace) GetLastGlobalPosition(ctx context.Context, category string) (int64, error) {
+	if err := domain.ValidateCategory(category); err != nil {
+		return 0, err
+	}
+	if err := n.checkOpen(); err != nil {
+		return 0, err
+	}
+	var gp int64
+	err := n.s.pool.QueryRow(ctx, n.q.categoryLast, n.s.mode, category).Scan(&gp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, n.fail(ctx, "read last global position of "+category, err)
+	}
+	return gp, nil
 }
 
 func (n *Namespace) streamVersion(ctx context.Context, streamName string) (int64, error) {

@@ -231,7 +231,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	})
 	if err != nil {
 		closeAll()
-		return nil, fmt.Errorf("messagedb: postgres: %w", err)
+		return nil, domain.Wrapf(err, "postgres")
 	}
 	if err := pool.Ping(ctx); err != nil {
 		closeAll()
@@ -327,13 +327,13 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 		expr, ident := s.registry()
 		if _, err := tx.NewInsert().Model(&row).ModelTableExpr(expr, ident).Returning("created_at").Exec(ctx); err != nil {
 			if isUniqueViolation(err, "namespaces_pkey") || isUniqueViolation(err, "namespaces_schema_name_key") {
-				return fmt.Errorf("messagedb: postgres: create namespace %q: %w", id, domain.ErrNamespaceExists)
+				return domain.NamespaceExists(id)
 			}
 			return dbError(ctx, "create namespace "+id, err)
 		}
 		if _, err := tx.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 			if pe, ok := asPgError(err); ok && pe.Code == codeDuplicateSchema {
-				return fmt.Errorf("messagedb: postgres: create namespace %q: schema %s exists already: %w", id, schema, domain.ErrNamespaceExists)
+				return fmt.Errorf("%w (its schema %s exists already)", domain.NamespaceExists(id), schema)
 			}
 			return dbError(ctx, "create namespace "+id, err)
 		}
@@ -365,7 +365,7 @@ func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
 		err := tx.NewDelete().Model((*registryRow)(nil)).ModelTableExpr(expr, ident).
 			Where("n.id = ?", id).Returning("schema_name").Scan(ctx, &schema)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("messagedb: postgres: delete namespace %q: %w", id, domain.ErrNamespaceNotFound)
+			return domain.NamespaceNotFound(id)
 		}
 		if err != nil {
 			return dbError(ctx, "delete namespace "+id, err)
@@ -456,7 +456,7 @@ func (s *Store) migrateNamespace(ctx context.Context, row registryRow) error {
 		expr, ident := s.registry()
 		err := tx.NewSelect().TableExpr(expr, ident).ColumnExpr("1").Where("n.id = ?", row.ID).For("SHARE").Scan(ctx, &one)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("messagedb: postgres: namespace %q: %w", row.ID, domain.ErrNamespaceNotFound)
+			return domain.NamespaceNotFound(row.ID)
 		}
 		if err != nil {
 			return dbError(ctx, "migrate namespace "+row.ID, err)
@@ -483,7 +483,7 @@ func (s *Store) lookup(ctx context.Context, id string) (registryRow, error) {
 	expr, ident := s.registry()
 	err := s.db.NewSelect().Model(&row).ModelTableExpr(expr, ident).Where("n.id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return row, fmt.Errorf("messagedb: postgres: namespace %q: %w", id, domain.ErrNamespaceNotFound)
+		return row, domain.NamespaceNotFound(id)
 	}
 	if err != nil {
 		return row, s.closedOr(dbError(ctx, "get namespace "+id, err))

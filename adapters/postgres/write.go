@@ -57,12 +57,16 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 	if err != nil {
 		return n.writeError(ctx, streamName, msgs, expected, err)
 	}
-	byID := make(map[uuid.UUID]storedMessage, len(msgs))
+	type stored struct {
+		res domain.WriteResult
+	}
+	byID := make(map[uuid.UUID]stored, len(msgs))
 	written := false
 	for rows.Next() {
 		var id [16]byte
-		var s storedMessage
-		if err := rows.Scan(&id, &s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition, &written); err != nil {
+		var s stored
+		var stream, typ string
+		if err := rows.Scan(&id, &stream, &typ, &s.res.Position, &s.res.GlobalPosition, &written); err != nil {
 			rows.Close()
 			return nil, n.fail(ctx, "write to "+streamName, err)
 		}
@@ -74,8 +78,10 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 	}
 
 	if !written {
-		// Some ids were stored already: nothing was written.
-		return retryResults(streamName, msgs, byID)
+		// Some ids were stored already, and nothing was written: the
+		// stored messages decide (domain.ResolveStoredIDs), data and
+		// metadata included, which write_messages does not return.
+		return n.resolveStored(ctx, streamName, msgs)
 	}
 	n.committed(domain.Category(streamName))
 	out := make([]domain.WriteResult, len(msgs))
@@ -89,67 +95,39 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 	return out, nil
 }
 
-// storedMessage is what a write learns of a message stored with one of its
-// ids.
-type storedMessage struct {
-	stream, typ string
-	res         domain.WriteResult
-}
-
-// retryResults returns the results of a write whose messages' ids are
-// stored already (byID): it is an idempotent retry, which returns the
-// stored positions, only if every id is stored in this stream with its
-// type; otherwise the error matches domain.ErrDuplicateMessageID.
-func retryResults(streamName string, msgs []domain.NewMessage, byID map[uuid.UUID]storedMessage) ([]domain.WriteResult, error) {
-	out := make([]domain.WriteResult, len(msgs))
+// resolveStored applies domain.ResolveStoredIDs to a write some of whose
+// ids are stored: messages are never changed or deleted, so what is read
+// after the write's transaction is what it found.
+func (n *Namespace) resolveStored(ctx context.Context, streamName string, msgs []domain.NewMessage) ([]domain.WriteResult, error) {
+	ids := make([]string, len(msgs))
 	for i, m := range msgs {
-		s, ok := byID[m.ID]
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("messagedb: postgres: write to %s: message %d (%s) is new but others of the batch are stored already: %w",
-				streamName, i, m.ID, domain.ErrDuplicateMessageID)
-		case s.stream != streamName || s.typ != m.Type:
-			return nil, fmt.Errorf("messagedb: postgres: write to %s: message id %s is used by a message of type %s in stream %s: %w",
-				streamName, m.ID, s.typ, s.stream, domain.ErrDuplicateMessageID)
-		}
-		out[i] = s.res
+		ids[i] = m.ID.String()
 	}
-	return out, nil
-}
-
-// storedByID reads the messages stored with the ids of msgs.
-func (n *Namespace) storedByID(ctx context.Context, msgs []domain.NewMessage) (map[uuid.UUID]storedMessage, error) {
-	ids := make([]uuid.UUID, len(msgs))
-	for i, m := range msgs {
-		ids[i] = m.ID
-	}
-	rows, err := n.s.pool.Query(ctx, n.q.byID, n.s.mode, ids)
+	stored, err := n.query(ctx, "write to ", streamName, int64(len(msgs)), n.q.byIDs, n.s.mode, ids)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	byID := make(map[uuid.UUID]storedMessage, len(msgs))
-	for rows.Next() {
-		var id [16]byte
-		var s storedMessage
-		if err := rows.Scan(&id, &s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition); err != nil {
+	res, err := domain.ResolveStoredIDs(streamName, msgs, stored)
+	if err == nil && res == nil {
+		// Found by write_messages or the unique index, gone now: only a
+		// namespace deleted meanwhile loses messages.
+		if err := n.checkOpen(); err != nil {
 			return nil, err
 		}
-		byID[id] = s
+		return nil, fmt.Errorf("%w: an id of the write to %s is stored, then gone", domain.ErrNamespaceNotFound, streamName)
 	}
-	return byID, rows.Err()
+	return res, err
 }
 
 // writeError translates the error of a write: Message DB's wrong expected
 // version exception and a unique violation on (stream, position) become a
 // *domain.VersionConflictError. A unique violation on the id means that an
-// id is stored already: the write is an idempotent retry if every id is
-// stored in this stream with its type (retryResults), else the error
-// matches domain.ErrDuplicateMessageID.
+// id the write did not look up (see WriteMessages), or one stored by a
+// write to another category meanwhile, is stored: the stored messages
+// decide (domain.ResolveStoredIDs).
 func (n *Namespace) writeError(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion, err error) ([]domain.WriteResult, error) {
 	if exp, act, ok := parseWrongVersion(err); ok {
-		return nil, fmt.Errorf("messagedb: postgres: write to %s: %w", streamName,
-			&domain.VersionConflictError{StreamName: streamName, Expected: exp, Actual: act})
+		return nil, &domain.VersionConflictError{StreamName: streamName, Expected: exp, Actual: act}
 	}
 	if isUniqueViolation(err, indexMessagesStream) {
 		// Only a write outside the category lock (in SQL, by hand) can
@@ -159,15 +137,10 @@ func (n *Namespace) writeError(ctx context.Context, streamName string, msgs []do
 		if verr != nil {
 			actual = domain.NoStream
 		}
-		return nil, fmt.Errorf("messagedb: postgres: write to %s: %w", streamName,
-			&domain.VersionConflictError{StreamName: streamName, Expected: exp, Actual: actual})
+		return nil, &domain.VersionConflictError{StreamName: streamName, Expected: exp, Actual: actual}
 	}
 	if isUniqueViolation(err, indexMessagesID) {
-		byID, serr := n.storedByID(context.WithoutCancel(ctx), msgs)
-		if serr != nil {
-			return nil, n.fail(ctx, "write to "+streamName, serr)
-		}
-		return retryResults(streamName, msgs, byID)
+		return n.resolveStored(context.WithoutCancel(ctx), streamName, msgs)
 	}
 	return nil, n.fail(ctx, "write to "+streamName, err)
 }
@@ -181,7 +154,7 @@ const importChunk = 1000
 // Afterwards the global position sequence continues after the highest
 // imported one.
 func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) error {
-	rows, err := prepareImport(msgs, n.s.limits)
+	prepared, rows, err := prepareImport(msgs, n.s.limits)
 	if err != nil {
 		return err
 	}
@@ -205,25 +178,16 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 	if err := tx.QueryRowContext(ctx, n.q.importMax).Scan(&maxGP); err != nil {
 		return n.fail(ctx, "import", err)
 	}
-	if first := msgs[0].GlobalPosition; first <= maxGP {
-		return fmt.Errorf("messagedb: postgres: import: message %s has global position %d, not above the stored %d: %w",
-			msgs[0].ID, first, maxGP, domain.ErrInvalidMessage)
-	}
-
 	versions, err := n.importVersions(ctx, tx, msgs)
 	if err != nil {
 		return err
 	}
-	for _, m := range msgs {
-		v, ok := versions[m.StreamName]
-		if !ok {
-			v = domain.NoStream
-		}
-		if m.Position != v+1 {
-			return fmt.Errorf("messagedb: postgres: import: message %s at position %d: %w", m.ID, m.Position,
-				&domain.VersionConflictError{StreamName: m.StreamName, Expected: m.Position - 1, Actual: v})
-		}
-		versions[m.StreamName] = m.Position
+	stored, err := n.importStored(ctx, tx, rows.id)
+	if err != nil {
+		return err
+	}
+	if err := domain.CheckImport(prepared, maxGP, versions, stored); err != nil {
+		return err
 	}
 
 	for start := 0; start < len(rows.gp); start += importChunk {
@@ -232,7 +196,7 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 			rows.gp[start:end], rows.pos[start:end], rows.time[start:end], rows.stream[start:end],
 			rows.typ[start:end], rows.data[start:end], rows.meta[start:end], rows.id[start:end]); err != nil {
 			if isUniqueViolation(err, indexMessagesID) {
-				return fmt.Errorf("messagedb: postgres: import: a message id is stored already: %w", domain.ErrDuplicateMessageID)
+				return fmt.Errorf("%w: import: an id was stored by another write meanwhile", domain.ErrDuplicateMessageID)
 			}
 			return n.fail(ctx, "import", err)
 		}
@@ -292,6 +256,31 @@ func (n *Namespace) importVersions(ctx context.Context, tx *sql.Tx, msgs []domai
 	return versions, nil
 }
 
+// importStored returns which of the ids are stored already.
+func (n *Namespace) importStored(ctx context.Context, tx *sql.Tx, ids []string) (map[uuid.UUID]bool, error) {
+	stored := make(map[uuid.UUID]bool)
+	rs, err := tx.QueryContext(ctx, n.q.importIDs, ids)
+	if err != nil {
+		return nil, n.fail(ctx, "import: read ids", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, n.fail(ctx, "import: read ids", err)
+		}
+		u, err := uuid.Parse(id)
+		if err != nil {
+			return nil, fmt.Errorf("messagedb: postgres: import: stored id %q: %v", id, err)
+		}
+		stored[u] = true
+	}
+	if err := rs.Err(); err != nil {
+		return nil, n.fail(ctx, "import: read ids", err)
+	}
+	return stored, nil
+}
+
 // importRows are the columns of messages to import, as arrays.
 type importRows struct {
 	gp, pos                     []int64
@@ -306,11 +295,11 @@ const importTimeLayout = "2006-01-02 15:04:05.999999"
 // prepareImport validates messages to import, before anything is read:
 // valid names, ids, types and JSON, positions from 0, global positions from
 // 1 and increasing, no id twice, no message beyond the limits.
-func prepareImport(msgs []domain.Message, limits domain.Limits) (importRows, error) {
+func prepareImport(msgs []domain.Message, limits domain.Limits) ([]domain.Message, importRows, error) {
 	var r importRows
 	prepared, err := limits.PrepareImport(msgs)
 	if err != nil {
-		return r, fmt.Errorf("messagedb: postgres: %w", err)
+		return nil, r, err
 	}
 	cats := map[string]bool{}
 	for _, m := range prepared {
@@ -332,5 +321,5 @@ func prepareImport(msgs []domain.Message, limits domain.Limits) (importRows, err
 		}
 	}
 	slices.Sort(r.categories)
-	return r, nil
+	return prepared, r, nil
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -70,7 +69,10 @@ func (e *entry) acquire(ctx context.Context) (*nsDB, error) {
 	d, err := e.store.openNamespace(ctx, e.id)
 	if err != nil {
 		e.rw.RUnlock()
-		return nil, fmt.Errorf("messagedb: sqlite: open namespace %s: %w", e.id, err)
+		if errors.Is(err, domain.ErrNamespaceNotFound) {
+			return nil, err
+		}
+		return nil, domain.Wrapf(err, "sqlite: open namespace %s", e.id)
 	}
 	e.db.Store(d)
 	return d, nil
@@ -83,7 +85,7 @@ func (e *entry) release() { e.rw.RUnlock() }
 // once the calls in progress are done.
 func (e *entry) retire(reason error) error {
 	if errors.Is(reason, domain.ErrNamespaceNotFound) {
-		reason = fmt.Errorf("%w: %s", domain.ErrNamespaceNotFound, e.id)
+		reason = domain.NamespaceNotFound(e.id)
 	}
 	e.rw.Lock()
 	defer e.rw.Unlock()

@@ -50,8 +50,8 @@ type nsDB struct {
 }
 
 type writeStmts struct {
-	begin, commit, rollback                                             *sql.Stmt
-	idAndVersion, byID, byIDs, version, maxGlobal, insert, importInsert *sql.Stmt
+	begin, commit, rollback                                       *sql.Stmt
+	idAndVersion, byIDs, version, maxGlobal, insert, importInsert *sql.Stmt
 	// insertChunk inserts insertChunkRows messages at once: batches go
 	// through it a chunk at a time, a third faster than row by row.
 	insertChunk *sql.Stmt
@@ -69,8 +69,8 @@ const (
 )
 
 type readStmts struct {
-	stream, last, lastType, all, version *sql.Stmt
-	category                             [4]*sql.Stmt // by variant: withCorrelation | withGroup
+	stream, last, lastType, all, version, categoryLast *sql.Stmt
+	category                                           [4]*sql.Stmt // by variant: withCorrelation | withGroup
 }
 
 // preparer is a *sql.DB or a *sql.Conn.
@@ -105,9 +105,8 @@ func (ws *writeStmts) prepare(ctx context.Context, p preparer) error {
 		// One row: the stream's version, and the message with the id if
 		// it is stored.
 		&ws.idAndVersion: "SELECT (SELECT max(position) FROM messages WHERE stream_name = ?1), " +
-			"m.stream_name, m.type, m.position, m.global_position FROM (SELECT 1) LEFT JOIN messages m ON m.id = ?2",
-		&ws.byID:        "SELECT stream_name FROM messages WHERE id = ?",
-		&ws.byIDs:       "SELECT id, stream_name, type, position, global_position FROM messages WHERE id IN (SELECT value FROM json_each(?))",
+			"m.stream_name, m.type, m.position, m.global_position, m.data, m.metadata FROM (SELECT 1) LEFT JOIN messages m ON m.id = ?2",
+		&ws.byIDs:       "SELECT id, stream_name, type, position, global_position, data, metadata FROM messages WHERE id IN (SELECT value FROM json_each(?))",
 		&ws.version:     "SELECT max(position) FROM messages WHERE stream_name = ?",
 		&ws.maxGlobal:   "SELECT max(global_position) FROM messages",
 		&ws.insert:      insertColumns + insertRow,
@@ -118,7 +117,7 @@ func (ws *writeStmts) prepare(ctx context.Context, p preparer) error {
 }
 
 func (ws *writeStmts) close() {
-	for _, st := range []*sql.Stmt{ws.begin, ws.commit, ws.rollback, ws.idAndVersion, ws.byID, ws.byIDs,
+	for _, st := range []*sql.Stmt{ws.begin, ws.commit, ws.rollback, ws.idAndVersion, ws.byIDs,
 		ws.version, ws.maxGlobal, ws.insert, ws.importInsert, ws.insertChunk} {
 		if st != nil {
 			_ = st.Close()
@@ -134,6 +133,8 @@ func (rs *readStmts) prepare(ctx context.Context, p preparer) error {
 		&rs.lastType: "SELECT " + msgColumns + " FROM messages WHERE stream_name = ? AND type = ? ORDER BY position DESC LIMIT 1",
 		&rs.all:      "SELECT " + msgColumns + " FROM messages WHERE global_position >= ? ORDER BY global_position LIMIT ?",
 		&rs.version:  "SELECT max(position) FROM messages WHERE stream_name = ?",
+		// The last entry of the category in messages_category.
+		&rs.categoryLast: "SELECT max(global_position) FROM messages WHERE category = ?",
 	}
 	for v := range rs.category {
 		stmts[&rs.category[v]] = categoryQuery(v)
@@ -142,7 +143,7 @@ func (rs *readStmts) prepare(ctx context.Context, p preparer) error {
 }
 
 func (rs *readStmts) close() {
-	for _, st := range []*sql.Stmt{rs.stream, rs.last, rs.lastType, rs.all, rs.version,
+	for _, st := range []*sql.Stmt{rs.stream, rs.last, rs.lastType, rs.all, rs.version, rs.categoryLast,
 		rs.category[0], rs.category[1], rs.category[2], rs.category[3]} {
 		if st != nil {
 			_ = st.Close()
@@ -190,7 +191,7 @@ func (s *Store) openNamespace(ctx context.Context, id string) (*nsDB, error) {
 		path := s.namespacePath(id)
 		if _, err := os.Stat(path); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("database file %s is missing: %w", path, domain.ErrNamespaceNotFound)
+				return nil, fmt.Errorf("%w (its database file %s is missing)", domain.NamespaceNotFound(id), path)
 			}
 			return nil, err
 		}

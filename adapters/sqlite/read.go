@@ -88,10 +88,7 @@ func (n *Namespace) GetLastStreamMessage(ctx context.Context, streamName string,
 		return domain.Message{}, err
 	}
 	if len(msgs) == 0 {
-		if messageType != "" {
-			return domain.Message{}, fmt.Errorf("%w: %s has no message of type %s", domain.ErrStreamNotFound, streamName, messageType)
-		}
-		return domain.Message{}, fmt.Errorf("%w: %s", domain.ErrStreamNotFound, streamName)
+		return domain.Message{}, domain.StreamNotFound(streamName, messageType)
 	}
 	return msgs[0], nil
 }
@@ -111,6 +108,24 @@ func (n *Namespace) GetStreamVersion(ctx context.Context, streamName string) (in
 		return 0, dbError(ctx, "read version of "+streamName, err)
 	}
 	return v, nil
+}
+
+// GetLastGlobalPosition returns the global position of the category's last
+// message, or 0; see ports.MessageStore.
+func (n *Namespace) GetLastGlobalPosition(ctx context.Context, category string) (int64, error) {
+	if err := domain.ValidateCategory(category); err != nil {
+		return 0, err
+	}
+	rs, d, err := n.reads(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer n.endRead(d)
+	var gp sql.NullInt64
+	if err := rs.categoryLast.QueryRowContext(ctx, category).Scan(&gp); err != nil {
+		return 0, dbError(ctx, "read last global position of "+category, err)
+	}
+	return gp.Int64, nil
 }
 
 // read runs query, a read of at most limit messages (domain.Unlimited for

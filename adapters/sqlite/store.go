@@ -79,6 +79,12 @@ type Options struct {
 	// (1 MiB), a negative value no limit. A larger message is refused with
 	// an error matching domain.ErrMessageTooLarge; see domain.Limits.
 	MaxMessageSize int64
+
+	// MustExist makes Open fail when Dir holds no store yet (no registry),
+	// creating nothing: the error matches domain.ErrStoreNotFound and names
+	// the directory. It is for tools that only read, so that a mistyped
+	// path is reported rather than made. Unused in memory.
+	MustExist bool
 }
 
 // limits returns the domain limits the options set.
@@ -144,6 +150,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.memID = uuid.NewString()
 		dsn = s.memoryDSN("registry")
 	} else {
+		if opts.MustExist {
+			if err := storeExists(opts.Dir); err != nil {
+				return nil, err
+			}
+		}
 		if err := os.MkdirAll(filepath.Join(opts.Dir, namespaceDir), 0o755); err != nil {
 			return nil, fmt.Errorf("messagedb: sqlite: create data directory: %w", err)
 		}
@@ -159,9 +170,21 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if err != nil {
 		_ = s.registry.close()
-		return nil, fmt.Errorf("messagedb: sqlite: migrate registry: %w", err)
+		return nil, domain.Wrapf(err, "sqlite: migrate registry")
 	}
 	return s, nil
+}
+
+// storeExists returns an error matching domain.ErrStoreNotFound unless dir
+// holds a store's registry.
+func storeExists(dir string) error {
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return fmt.Errorf("%w: directory %s does not exist", domain.ErrStoreNotFound, dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, registryFile)); err != nil {
+		return fmt.Errorf("%w: directory %s holds no store (no %s)", domain.ErrStoreNotFound, dir, registryFile)
+	}
+	return nil
 }
 
 const (
@@ -324,7 +347,7 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 		return domain.Namespace{}, dbError(ctx, "create namespace "+id, err)
 	}
 	if exists {
-		return domain.Namespace{}, fmt.Errorf("%w: %s", domain.ErrNamespaceExists, id)
+		return domain.Namespace{}, domain.NamespaceExists(id)
 	}
 
 	// Not registered: what this Store still holds for the id (a namespace
@@ -342,7 +365,7 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 	}
 	if err != nil {
 		_ = s.removeFiles(id)
-		return domain.Namespace{}, fmt.Errorf("messagedb: sqlite: create namespace %s: %w", id, err)
+		return domain.Namespace{}, domain.Wrapf(err, "sqlite: create namespace %s", id)
 	}
 	abandon := func() {
 		_ = ndb.close()
@@ -358,7 +381,7 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 	if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
 		abandon()
 		if isUniqueViolation(err) {
-			return domain.Namespace{}, fmt.Errorf("%w: %s", domain.ErrNamespaceExists, id)
+			return domain.Namespace{}, domain.NamespaceExists(id)
 		}
 		return domain.Namespace{}, dbError(ctx, "create namespace "+id, err)
 	}
@@ -410,7 +433,7 @@ func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return dbError(ctx, "delete namespace "+id, err)
 	} else if n == 0 {
-		return fmt.Errorf("%w: %s", domain.ErrNamespaceNotFound, id)
+		return domain.NamespaceNotFound(id)
 	}
 
 	// Close the database (waiting for the calls in progress on it) and
@@ -440,7 +463,7 @@ func (s *Store) GetNamespace(ctx context.Context, id string) (domain.Namespace, 
 	var row registryRow
 	err := s.registry.bun.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Namespace{}, fmt.Errorf("%w: %s", domain.ErrNamespaceNotFound, id)
+		return domain.Namespace{}, domain.NamespaceNotFound(id)
 	}
 	if err != nil {
 		return domain.Namespace{}, dbError(ctx, "get namespace "+id, err)
@@ -505,7 +528,7 @@ func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 		return nil, dbError(ctx, "namespace "+id, err)
 	}
 	if !exists {
-		return nil, fmt.Errorf("%w: %s", domain.ErrNamespaceNotFound, id)
+		return nil, domain.NamespaceNotFound(id)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/messagedb-go/messagedb/domain"
 )
 
@@ -119,22 +121,26 @@ func (n *Namespace) write(ctx context.Context, stream string, msgs []domain.NewM
 
 // versionAndStored returns the stream's version and, when m's id is
 // already stored, whether the write is an idempotent retry (its stored
-// result then in res[0]) or a duplicate (the error matches
-// domain.ErrDuplicateMessageID). One query.
+// result then in res[0]) or a duplicate (see domain.ResolveStoredIDs). One
+// query.
 func (d *nsDB) versionAndStored(ctx context.Context, stream string, m domain.NewMessage, res []domain.WriteResult) (int64, bool, error) {
 	var (
-		version       sql.NullInt64
-		sStream, sTyp sql.NullString
-		sPos, sGP     sql.NullInt64
+		version              sql.NullInt64
+		sStream, sTyp, sData sql.NullString
+		sMeta                sql.NullString
+		sPos, sGP            sql.NullInt64
 	)
-	if err := d.ws.idAndVersion.QueryRowContext(ctx, stream, m.ID.String()).Scan(&version, &sStream, &sTyp, &sPos, &sGP); err != nil {
+	if err := d.ws.idAndVersion.QueryRowContext(ctx, stream, m.ID.String()).Scan(&version, &sStream, &sTyp, &sPos, &sGP, &sData, &sMeta); err != nil {
 		return 0, false, dbError(ctx, "write "+stream, err)
 	}
 	if sStream.Valid {
-		if err := sameMessage(m, stream, sStream.String, sTyp.String); err != nil {
+		stored := domain.Message{ID: m.ID, StreamName: sStream.String, Type: sTyp.String, Position: sPos.Int64,
+			GlobalPosition: sGP.Int64, Data: json.RawMessage(sData.String), Metadata: nullableJSON(sMeta)}
+		got, err := domain.ResolveStoredIDs(stream, []domain.NewMessage{m}, []domain.Message{stored})
+		if err != nil {
 			return 0, false, err
 		}
-		res[0] = domain.WriteResult{Position: sPos.Int64, GlobalPosition: sGP.Int64}
+		res[0] = got[0]
 		return 0, true, nil
 	}
 	if !version.Valid {
@@ -143,80 +149,81 @@ func (d *nsDB) versionAndStored(ctx context.Context, stream string, m domain.New
 	return version.Int64, false, nil
 }
 
-// sameMessage checks that a stored message with m's id is m written again:
-// same stream, same type.
-func sameMessage(m domain.NewMessage, stream, storedStream, storedType string) error {
-	switch {
-	case storedStream != stream:
-		return fmt.Errorf("%w: id %s is already used in stream %s", domain.ErrDuplicateMessageID, m.ID, storedStream)
-	case storedType != m.Type:
-		return fmt.Errorf("%w: id %s is already used in stream %s with type %s", domain.ErrDuplicateMessageID, m.ID, storedStream, storedType)
+// nullableJSON returns stored JSON text, nil for NULL.
+func nullableJSON(s sql.NullString) json.RawMessage {
+	if !s.Valid {
+		return nil
 	}
-	return nil
+	return json.RawMessage(s.String)
 }
 
-// storedResults looks the ids of a batch up. When all are stored in stream
-// with the same types, it fills res with their stored results and returns
-// true (an idempotent retry); when none is, false; otherwise the error
-// matches domain.ErrDuplicateMessageID.
-func (d *nsDB) storedResults(ctx context.Context, stream string, msgs []domain.NewMessage, res []domain.WriteResult) (bool, error) {
-	type stored struct {
-		stream, typ string
-		res         domain.WriteResult
-	}
+// storedMessages returns the stored messages with the ids of msgs.
+func (d *nsDB) storedMessages(ctx context.Context, stream string, msgs []domain.NewMessage) ([]domain.Message, error) {
 	ids := make([]string, len(msgs))
 	for i, m := range msgs {
 		ids[i] = m.ID.String()
 	}
 	list, err := json.Marshal(ids)
 	if err != nil {
-		return false, fmt.Errorf("messagedb: sqlite: write %s: %w", stream, err)
+		return nil, fmt.Errorf("messagedb: sqlite: write %s: %w", stream, err)
 	}
 	rows, err := d.ws.byIDs.QueryContext(ctx, string(list))
 	if err != nil {
-		return false, dbError(ctx, "write "+stream, err)
+		return nil, dbError(ctx, "write "+stream, err)
 	}
 	defer rows.Close()
-	found := make(map[string]stored)
+	var stored []domain.Message
 	for rows.Next() {
-		var id string
-		var s stored
-		if err := rows.Scan(&id, &s.stream, &s.typ, &s.res.Position, &s.res.GlobalPosition); err != nil {
-			return false, dbError(ctx, "write "+stream, err)
+		var id, data string
+		var meta sql.NullString
+		var s domain.Message
+		if err := rows.Scan(&id, &s.StreamName, &s.Type, &s.Position, &s.GlobalPosition, &data, &meta); err != nil {
+			return nil, dbError(ctx, "write "+stream, err)
 		}
-		found[id] = s
+		if s.ID, err = uuid.Parse(id); err != nil {
+			return nil, fmt.Errorf("messagedb: sqlite: write %s: stored id %q: %v", stream, id, err)
+		}
+		s.Data, s.Metadata = json.RawMessage(data), nullableJSON(meta)
+		stored = append(stored, s)
 	}
 	if err := rows.Err(); err != nil {
-		return false, dbError(ctx, "write "+stream, err)
+		return nil, dbError(ctx, "write "+stream, err)
 	}
-	if len(found) == 0 {
-		return false, nil
+	return stored, nil
+}
+
+// storedResults looks the ids of a batch up and applies
+// domain.ResolveStoredIDs: when the batch is an idempotent retry, it fills
+// res with the stored results and returns true; when no id is stored,
+// false.
+func (d *nsDB) storedResults(ctx context.Context, stream string, msgs []domain.NewMessage, res []domain.WriteResult) (bool, error) {
+	stored, err := d.storedMessages(ctx, stream, msgs)
+	if err != nil {
+		return false, err
 	}
-	for i, m := range msgs {
-		s, ok := found[ids[i]]
-		if !ok {
-			return false, fmt.Errorf("%w: message %d: id %s is new, but other ids of the batch are already stored",
-				domain.ErrDuplicateMessageID, i, m.ID)
-		}
-		if err := sameMessage(m, stream, s.stream, s.typ); err != nil {
-			return false, err
-		}
-		res[i] = s.res
+	got, err := domain.ResolveStoredIDs(stream, msgs, stored)
+	if err != nil || got == nil {
+		return false, err
 	}
+	copy(res, got)
 	return true, nil
 }
 
 // uniqueViolation explains a unique index violation on inserting msgs,
-// which the checks made before the insert should have prevented: an id
-// stored meanwhile is a duplicate, otherwise the position was taken. It runs
-// in the write transaction.
+// which the checks made before the insert should have prevented (only a
+// write outside this package can cause it): an id stored meanwhile is a
+// duplicate, otherwise the position was taken. It runs in the write
+// transaction.
 func (d *nsDB) uniqueViolation(ctx context.Context, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) error {
-	for _, m := range msgs {
-		var s string
-		err := d.ws.byID.QueryRowContext(ctx, m.ID.String()).Scan(&s)
-		if err == nil {
-			return fmt.Errorf("%w: id %s is already used in stream %s", domain.ErrDuplicateMessageID, m.ID, s)
+	stored, err := d.storedMessages(ctx, stream, msgs)
+	if err != nil {
+		return err
+	}
+	if len(stored) > 0 {
+		if _, err := domain.ResolveStoredIDs(stream, msgs, stored); err != nil {
+			return err
 		}
+		return fmt.Errorf("%w: id %s was stored by another write meanwhile", domain.ErrDuplicateMessageID, stored[0].ID)
 	}
 	actual, err := streamVersion(ctx, d.ws.version, stream)
 	if err != nil {
@@ -271,31 +278,31 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 	if err := d.ws.maxGlobal.QueryRowContext(ctx).Scan(&maxGlobal); err != nil {
 		return dbError(ctx, op, err)
 	}
-	if maxGlobal.Valid && msgs[0].GlobalPosition <= maxGlobal.Int64 {
-		return fmt.Errorf("%w: import: global position %d is not above the highest stored, %d",
-			domain.ErrInvalidMessage, msgs[0].GlobalPosition, maxGlobal.Int64)
-	}
-
 	versions := make(map[string]int64)
 	categories := make(map[string]struct{})
+	for _, m := range msgs {
+		if _, ok := versions[m.StreamName]; ok {
+			continue
+		}
+		v, err := streamVersion(ctx, d.ws.version, m.StreamName)
+		if err != nil {
+			return dbError(ctx, op, err)
+		}
+		versions[m.StreamName] = v // NoStream when it has none
+		categories[domain.Category(m.StreamName)] = struct{}{}
+	}
+	stored, err := d.storedIDs(ctx, msgs)
+	if err != nil {
+		return dbError(ctx, op, err)
+	}
+	if err := domain.CheckImport(msgs, maxGlobal.Int64, versions, stored); err != nil {
+		return err
+	}
 	for i, m := range msgs {
-		v, ok := versions[m.StreamName]
-		if !ok {
-			if v, err = streamVersion(ctx, d.ws.version, m.StreamName); err != nil {
-				return dbError(ctx, op, err)
-			}
-		}
-		if m.Position != v+1 {
-			return fmt.Errorf("import message %d: %w", i,
-				&domain.VersionConflictError{StreamName: m.StreamName, Expected: m.Position - 1, Actual: v})
-		}
-		versions[m.StreamName] = m.Position
-		category := domain.Category(m.StreamName)
-		categories[category] = struct{}{}
 		if _, err := d.ws.importInsert.ExecContext(ctx, m.GlobalPosition, m.Position, formatTime(m.Time), m.StreamName, m.Type,
-			string(m.Data), nullJSON(m.Metadata), m.ID.String(), category, groupHashOf(m.StreamName), correlationCategory(m.Metadata)); err != nil {
+			string(m.Data), nullJSON(m.Metadata), m.ID.String(), domain.Category(m.StreamName), groupHashOf(m.StreamName), correlationCategory(m.Metadata)); err != nil {
 			if isUniqueViolation(err) {
-				return fmt.Errorf("%w: import message %d: id %s is already stored", domain.ErrDuplicateMessageID, i, m.ID)
+				return fmt.Errorf("%w: import message %d: id %s is stored already", domain.ErrDuplicateMessageID, i, m.ID)
 			}
 			return dbError(ctx, op, err)
 		}
@@ -308,6 +315,38 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 		n.e.watch.notify(c)
 	}
 	return nil
+}
+
+// storedIDs returns the ids of msgs that are stored already.
+func (d *nsDB) storedIDs(ctx context.Context, msgs []domain.Message) (map[uuid.UUID]bool, error) {
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID.String()
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.ws.byIDs.QueryContext(ctx, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	stored := make(map[uuid.UUID]bool)
+	for rows.Next() {
+		var id, stream, typ, data string
+		var pos, gp int64
+		var meta sql.NullString
+		if err := rows.Scan(&id, &stream, &typ, &pos, &gp, &data, &meta); err != nil {
+			return nil, err
+		}
+		u, err := uuid.Parse(id)
+		if err != nil {
+			return nil, err
+		}
+		stored[u] = true
+	}
+	return stored, rows.Err()
 }
 
 // groupHashOf returns the consumer-group hash stored with a stream's

@@ -28,8 +28,10 @@ type command struct {
 var commands = []command{
 	namespaceCommand,
 	writeCommand,
+	writeBatchCommand,
 	streamCommand,
 	categoryCommand,
+	allCommand,
 	lastCommand,
 	versionCommand,
 	summaryCommand,
@@ -60,15 +62,20 @@ Global flags:
                       memory:                  SQLite in memory (gone when the command ends)
                       postgres://USER@HOST/DB  PostgreSQL (also postgresql://)
   --namespace ID    the namespace (default "` + defaultNamespace + `"; created by the first write)
-  --json            one JSON object per line instead of tables
+  --json            one JSON object per line instead of tables; an error as
+                    one JSON object on stderr: {"error": ..., "kind": ...}
   -h, --help        help
 
 Commands:
 `
 
 const usageFooter = `
-Exit codes: 0 success, 1 the command failed (e.g. a version conflict or a
-missing namespace), 2 the command line is wrong.
+Reads never create a store: a --db that holds none is an error. Reads of the
+default namespace before its first write see it empty.
+
+Exit codes: 0 success (also a --follow read ended by Ctrl-C), 1 the command
+failed (e.g. a version conflict or a missing namespace), 2 the command line
+or its input is wrong.
 
 Run "messagedb help COMMAND" for a command's flags.
 `
@@ -78,24 +85,76 @@ func (c *cli) printUsage(w io.Writer) {
 	for _, cmd := range commands {
 		fmt.Fprintf(w, "  %s\n      %s\n", strings.TrimSpace(cmd.name+" "+cmd.args), cmd.short)
 	}
-	fmt.Fprintf(w, "  help [COMMAND]\n      this help, or a command's\n")
+	fmt.Fprintf(w, "  help [COMMAND]\n      %s\n", helpCommand.short)
 	fmt.Fprint(w, usageFooter)
 }
 
 func (c *cli) printCommandUsage(w io.Writer, cmd command) {
-	fmt.Fprintf(w, "Usage: messagedb %s %s\n\n%s\n", cmd.name, cmd.args, cmd.short)
+	fmt.Fprintf(w, "Usage: messagedb %s\n\n%s\n", strings.TrimSpace(cmd.name+" "+cmd.args), cmd.short)
 	if cmd.long != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(cmd.long))
 	}
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
 	cmd.setup(fs)
-	var flags strings.Builder
-	fs.SetOutput(&flags)
-	fs.PrintDefaults()
-	if flags.Len() > 0 {
-		fmt.Fprintf(w, "\nFlags:\n%s", flags.String())
+	if flags := flagList(fs); flags != "" {
+		fmt.Fprintf(w, "\nFlags:\n%s", flags)
 	}
 	fmt.Fprintln(w, "\nGlobal flags: --db URL, --namespace ID, --json (see \"messagedb help\").")
+}
+
+// flagList lists a command's flags as its usage line writes them, with
+// two dashes: "--batch N", then what it does and its default, if any.
+func flagList(fs *flag.FlagSet) string {
+	var b strings.Builder
+	fs.VisitAll(func(f *flag.Flag) {
+		value, usage := flag.UnquoteUsage(f)
+		switch value {
+		case "int", "int64", "value":
+			value = "N"
+		case "string":
+			value = "TEXT"
+		case "duration":
+			value = "DURATION"
+		}
+		fmt.Fprintf(&b, "  --%s", f.Name)
+		if value != "" {
+			fmt.Fprintf(&b, " %s", value)
+		}
+		fmt.Fprintf(&b, "\n      %s", usage)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" || f.Name == "position" {
+			fmt.Fprintf(&b, " (default %s)", f.DefValue)
+		}
+		b.WriteByte('\n')
+	})
+	return b.String()
+}
+
+// flagError words an error of package flag as the usage lines do: flags
+// with two dashes.
+func flagError(err error) string {
+	msg := err.Error()
+	for _, p := range []struct{ prefix, format string }{
+		{"flag provided but not defined: -", "unknown flag --%s"},
+		{"flag needs an argument: -", "flag --%s needs a value"},
+	} {
+		if name, ok := strings.CutPrefix(msg, p.prefix); ok {
+			return fmt.Sprintf(p.format, strings.TrimPrefix(name, "-"))
+		}
+	}
+	// invalid value "x" for flag -position: parse error
+	if i := strings.Index(msg, " for flag -"); i >= 0 {
+		rest := strings.TrimPrefix(msg[i+len(" for flag -"):], "-")
+		return msg[:i] + " for flag --" + rest
+	}
+	return msg
+}
+
+// helpCommand describes "help" itself, for "messagedb help help".
+var helpCommand = command{
+	name:  "help",
+	args:  "[COMMAND]",
+	short: "print the commands and global flags, or one command's usage and flags",
+	setup: func(*flag.FlagSet) runner { return nil },
 }
 
 // help runs "messagedb help [COMMAND]".
@@ -106,6 +165,9 @@ func (c *cli) help(args []string) error {
 		return nil
 	case 1:
 		cmd, ok := commandByName(args[0])
+		if !ok && args[0] == helpCommand.name {
+			cmd, ok = helpCommand, true
+		}
 		if !ok {
 			return usagef("help: unknown command %q", args[0])
 		}

@@ -33,10 +33,10 @@ in which case it goes on after them. Messages are imported in batches of
 --batch, each all or nothing, so an interrupted copy can always be resumed.
 On a terminal a progress bar is drawn on standard error.`,
 	setup: func(fs *flag.FlagSet) runner {
-		to := fs.String("to", "", "URL of the target store (default: the source store)")
-		toNS := fs.String("to-namespace", "", "target namespace (default: the source namespace's id)")
+		to := fs.String("to", "", "`URL` of the target store (default: the source store)")
+		toNS := fs.String("to-namespace", "", "target namespace `ID` (default: the source namespace's id)")
 		resume := fs.Bool("resume", false, "continue an interrupted copy into a non-empty target")
-		batch := fs.Int64("batch", domain.DefaultBatchSize, "messages per imported batch")
+		batch := fs.Int64("batch", domain.DefaultBatchSize, "`N` messages per imported batch")
 		return func(ctx context.Context, c *cli, args []string) error {
 			if *to == "" && *toNS == "" {
 				return usagef("copy: give --to URL, --to-namespace ID, or both")
@@ -68,14 +68,14 @@ On a terminal a progress bar is drawn on standard error.`,
 			}
 			target := c.store
 			if !same {
-				if target, err = openURL(ctx, targetURL, c.env); err != nil {
-					return fmt.Errorf("open target: %w", err)
+				if target, err = app.Open(ctx, targetURL, &app.Options{Getenv: c.env}); err != nil {
+					return domain.Wrapf(err, "open target")
 				}
 				defer target.Close()
 			}
 			dst, err := target.EnsureNamespace(ctx, targetID, domain.NamespaceOptions{Description: srcInfo.Description})
 			if err != nil {
-				return fmt.Errorf("target: %w", err)
+				return domain.Wrapf(err, "target")
 			}
 
 			opts := app.CopyOptions{BatchSize: *batch, Resume: *resume}

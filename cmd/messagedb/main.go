@@ -5,7 +5,8 @@
 // The store is named by --db, else the MESSAGEDB_URL environment variable,
 // else sqlite:./messagedb-data (SQLite files in ./messagedb-data). Output is
 // aligned tables, or one JSON object per line with --json. Errors are one
-// line on stderr; the exit code is 2 for a usage error, 1 for any other.
+// line on stderr (with --json, one JSON object: {"error": ..., "kind": ...});
+// the exit code is 2 for a usage error or bad input, 1 for any other.
 package main
 
 import (
@@ -73,23 +74,28 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	err := c.run(ctx, args)
 	if c.store != nil {
 		if cerr := c.store.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close store: %w", cerr)
+			err = domain.Wrapf(cerr, "close store")
 		}
 	}
 	if err == nil {
 		return exitOK
 	}
+	code := exitFailure
+	line := "messagedb: " + errorLine(err)
 	var ue *usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintln(stderr, "messagedb: "+errorLine(err)+` (run "messagedb help")`)
-		return exitUsage
+	switch {
+	case errors.As(err, &ue):
+		code = exitUsage
+		line += ` (run "messagedb help")`
+	case isBadInput(err):
+		code = exitUsage
 	}
-	if isBadInput(err) {
-		fmt.Fprintln(stderr, "messagedb: "+errorLine(err))
-		return exitUsage
+	if c.json {
+		_ = writeJSON(stderr, errorObject(err, line))
+	} else {
+		fmt.Fprintln(stderr, line)
 	}
-	fmt.Fprintln(stderr, "messagedb: "+errorLine(err))
-	return exitFailure
+	return code
 }
 
 // isBadInput reports errors that the input caused: invalid names, messages
@@ -104,6 +110,75 @@ func isBadInput(err error) bool {
 		}
 	}
 	return false
+}
+
+// errorKinds name, for --json, what an error matches: the first that
+// matches is its kind.
+var errorKinds = []struct {
+	err  error
+	kind string
+}{
+	{domain.ErrVersionConflict, "version_conflict"},
+	{domain.ErrDuplicateMessageID, "duplicate_message_id"},
+	{domain.ErrMessageTooLarge, "message_too_large"},
+	{domain.ErrInvalidMessage, "invalid_message"},
+	{domain.ErrInvalidStreamName, "invalid_stream_name"},
+	{domain.ErrInvalidNamespace, "invalid_namespace"},
+	{domain.ErrInvalidOptions, "invalid_options"},
+	{app.ErrInvalidURL, "invalid_url"},
+	{domain.ErrNamespaceNotFound, "namespace_not_found"},
+	{domain.ErrNamespaceExists, "namespace_exists"},
+	{domain.ErrStreamNotFound, "stream_not_found"},
+	{domain.ErrStoreNotFound, "store_not_found"},
+	{app.ErrTargetNotEmpty, "target_not_empty"},
+	{domain.ErrMigrationFailed, "migration_failed"},
+	{context.Canceled, "interrupted"},
+}
+
+// jsonError is an error as --json prints it, on one line of stderr.
+type jsonError struct {
+	Error string `json:"error"`
+	Kind  string `json:"kind"`
+	// Facts of some kinds.
+	StreamName           string `json:"streamName,omitempty"`
+	ExpectedVersion      *int64 `json:"expectedVersion,omitempty"`
+	StreamVersion        *int64 `json:"streamVersion,omitempty"`
+	ID                   string `json:"id,omitempty"`
+	StoredStreamName     string `json:"storedStreamName,omitempty"`
+	StoredPosition       *int64 `json:"storedPosition,omitempty"`
+	StoredGlobalPosition *int64 `json:"storedGlobalPosition,omitempty"`
+	Size                 *int64 `json:"size,omitempty"`
+	Limit                *int64 `json:"limit,omitempty"`
+}
+
+// errorObject describes err for --json: its line, its kind ("usage" for a
+// wrong command line, "failure" when nothing more is known) and its facts.
+func errorObject(err error, line string) jsonError {
+	o := jsonError{Error: line, Kind: "failure"}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		o.Kind = "usage"
+		return o
+	}
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			o.Kind = k.kind
+			break
+		}
+	}
+	var conflict *domain.VersionConflictError
+	var dup *domain.DuplicateMessageIDError
+	var big *domain.MessageTooLargeError
+	switch {
+	case errors.As(err, &conflict):
+		o.StreamName, o.ExpectedVersion, o.StreamVersion = conflict.StreamName, &conflict.Expected, &conflict.Actual
+	case errors.As(err, &dup):
+		o.StreamName, o.ID = dup.StreamName, dup.ID.String()
+		o.StoredStreamName, o.StoredPosition, o.StoredGlobalPosition = dup.StoredStreamName, &dup.StoredPosition, &dup.StoredGlobalPosition
+	case errors.As(err, &big):
+		o.Size, o.Limit = &big.Size, &big.Limit
+	}
+	return o
 }
 
 // errorLine renders an error as one line without the repeated "messagedb:"
@@ -123,7 +198,7 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	help := c.globalFlags(global)
 	rest, err := parseUntilCommand(global, args)
 	if err != nil {
-		return usagef("%v", err)
+		return usagef("%s", flagError(err))
 	}
 	if *help {
 		c.printUsage(c.stdout)
@@ -145,7 +220,7 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	runCmd := cmd.setup(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return usagef("%s: %v", name, err)
+		return usagef("%s: %s", name, flagError(err))
 	}
 	if *help {
 		c.printCommandUsage(c.stdout, cmd)
@@ -181,12 +256,23 @@ func (c *cli) dbURL() string {
 	return defaultDB
 }
 
-// open opens the store once.
+// open opens the store once, creating it if needed: for commands that
+// write.
 func (c *cli) open(ctx context.Context) (*app.Store, error) {
+	return c.openStore(ctx, false)
+}
+
+// openExisting opens the store once, which must exist: for commands that
+// only read, so that a mistyped --db is reported, not created.
+func (c *cli) openExisting(ctx context.Context) (*app.Store, error) {
+	return c.openStore(ctx, true)
+}
+
+func (c *cli) openStore(ctx context.Context, mustExist bool) (*app.Store, error) {
 	if c.store != nil {
 		return c.store, nil
 	}
-	s, err := openURL(ctx, c.dbURL(), c.env)
+	s, err := app.Open(ctx, c.dbURL(), &app.Options{Getenv: c.env, MustExist: mustExist})
 	if err != nil {
 		return nil, err
 	}
@@ -194,21 +280,13 @@ func (c *cli) open(ctx context.Context) (*app.Store, error) {
 	return s, nil
 }
 
-func openURL(ctx context.Context, url string, env func(string) string) (*app.Store, error) {
-	return app.Open(ctx, url, &app.Options{Getenv: env})
-}
-
 // existing returns the namespace in effect, which must exist.
 func (c *cli) existing(ctx context.Context) (*app.Namespace, error) {
-	s, err := c.open(ctx)
+	s, err := c.openExisting(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ns, err := s.Namespace(ctx, c.namespace)
-	if errors.Is(err, domain.ErrNamespaceNotFound) {
-		return nil, fmt.Errorf("namespace %s not found", c.namespace)
-	}
-	return ns, err
+	return s.Namespace(ctx, c.namespace)
 }
 
 // ensured returns the namespace in effect, creating it if needed.

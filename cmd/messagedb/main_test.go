@@ -50,7 +50,17 @@ func newSession(t *testing.T) *session {
 	return &session{t: t, db: "sqlite:" + t.TempDir() + "?synchronous=normal"}
 }
 
-// run runs a command that must succeed and returns its stdout.
+// runErr runs a command that must succeed and returns its stdout and
+// stderr.
+func (s *session) runErr(args ...string) (stdout, stderr string) {
+	s.t.Helper()
+	r := invoke(s.t, nil, "", append([]string{"--db", s.db}, args...)...)
+	require.Equal(s.t, 0, r.code, "messagedb %s: stderr %q", strings.Join(args, " "), r.stderr)
+	return r.stdout, r.stderr
+}
+
+// run runs a command that must succeed, silently on stderr, and returns
+// its stdout.
 func (s *session) run(args ...string) string {
 	s.t.Helper()
 	r := invoke(s.t, nil, "", append([]string{"--db", s.db}, args...)...)
@@ -81,11 +91,13 @@ func jsonLines[T any](t *testing.T, out string) []T {
 	t.Helper()
 	var vs []T
 	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
 		var v T
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &v), "line %q", sc.Text())
 		vs = append(vs, v)
 	}
+	require.NoError(t, sc.Err())
 	return vs
 }
 
@@ -119,8 +131,9 @@ func TestWriteAndRead(t *testing.T) {
 
 	msgs = jsonLines[domain.Message](t, s.run("category", "acct", "--json"))
 	assert.Equal(t, []int64{1, 2, 3, 4}, globals(msgs))
-	msgs = jsonLines[domain.Message](t, s.run("category", "acct", "--json", "--position", "2", "--batch", "2"))
-	assert.Equal(t, []int64{2, 3}, globals(msgs))
+	out, more := s.runErr("category", "acct", "--json", "--position", "2", "--batch", "2")
+	assert.Equal(t, []int64{2, 3}, globals(jsonLines[domain.Message](t, out)))
+	assert.Equal(t, "more: --position 4\n", more)
 	msgs = jsonLines[domain.Message](t, s.run("category", "acct", "--json", "--correlation", "order"))
 	assert.Equal(t, []int64{2}, globals(msgs))
 	var grouped []int64
@@ -150,7 +163,9 @@ func TestWriteAndRead(t *testing.T) {
 	require.Len(t, lines, 3)
 	assert.Equal(t, []string{"GLOBAL", "STREAM", "POSITION", "TYPE", "TIME", "DATA", "METADATA"}, strings.Fields(lines[0]))
 	assert.Equal(t, []string{"1", "acct-1", "0", "Opened"}, strings.Fields(lines[1])[:4])
-	assert.Equal(t, "(no messages)\n", s.run("stream", "acct-9"))
+	out, none := s.runErr("stream", "acct-9")
+	assert.Empty(t, out)
+	assert.Equal(t, "(no messages)\n", none)
 }
 
 func globals(msgs []domain.Message) []int64 {
@@ -175,14 +190,16 @@ func TestWrite_StoreMessageSizeLimit(t *testing.T) {
 	big := `{"note":"` + strings.Repeat("x", 100) + `"}`
 	line := s.fail(exitUsage, "write", "acct-1", "Opened", big)
 	assert.Contains(t, line, "64", "the error names the store's limit")
-	assert.Equal(t, "(no namespaces)\n", s.run("namespace", "list"), "a refused write creates no namespace")
+	out, none := s.runErr("namespace", "list")
+	assert.Empty(t, out, "a refused write creates no namespace")
+	assert.Equal(t, "(no namespaces)\n", none)
 	s.run("write", "acct-1", "Opened", `{"note":"small"}`)
 	assert.Equal(t, "0\n", s.run("version", "acct-1"))
 }
 
 func TestNamespaces(t *testing.T) {
 	s := newSession(t)
-	assert.Equal(t, "(no namespaces)\n", s.run("namespace", "list"))
+	assert.Contains(t, s.fail(exitFailure, "namespace", "list"), "store not found")
 	s.run("namespace", "create", "bank", "--description", "the bank")
 	s.fail(exitFailure, "namespace", "create", "bank")
 	s.run("--namespace", "audit", "write", "log-1", "Logged") // created by the first write
@@ -196,9 +213,11 @@ func TestNamespaces(t *testing.T) {
 	assert.Equal(t, "bank", show[0].ID)
 	assert.Contains(t, s.run("namespace", "show", "bank"), "the bank")
 
-	// Reads of a missing namespace fail, and create nothing.
-	line := s.fail(exitFailure, "stream", "acct-1")
-	assert.Contains(t, line, "namespace default not found")
+	// Reads of a missing namespace fail, and create nothing; the default
+	// namespace reads as empty until its first write.
+	assert.Equal(t, "-1\n", s.run("version", "acct-1"))
+	line := s.fail(exitFailure, "--namespace", "nope", "stream", "acct-1")
+	assert.Contains(t, line, "namespace not found: nope")
 	s.fail(exitFailure, "--namespace", "nope", "category", "acct")
 	s.fail(exitFailure, "--namespace", "nope", "summary")
 	assert.Len(t, jsonLines[domain.Namespace](t, s.run("namespace", "list", "--json")), 2)
@@ -347,7 +366,7 @@ func TestArgumentCounts(t *testing.T) {
 			assert.Contains(t, line, "usage: messagedb "+strings.TrimSpace(cmd.name+" "+cmd.args), "messagedb %s", strings.Join(args, " "))
 		}
 	}
-	assert.NotContains(t, s.run("namespace", "list"), defaultNamespace, "a wrong write created its namespace")
+	assert.Contains(t, s.fail(exitFailure, "namespace", "list"), "store not found", "a wrong command created nothing")
 }
 
 func TestHelpAndVersion(t *testing.T) {
@@ -362,7 +381,8 @@ func TestHelpAndVersion(t *testing.T) {
 		r := invoke(t, nil, "", args...)
 		assert.Equal(t, 0, r.code)
 		assert.Contains(t, r.stdout, "Usage: messagedb write STREAM TYPE")
-		assert.Contains(t, r.stdout, "-expected-version")
+		assert.Contains(t, r.stdout, "\n  --expected-version N\n", "flags listed as the usage line writes them")
+		assert.NotContains(t, r.stdout, "\n  -expected-version")
 	}
 	r := invoke(t, nil, "", "version")
 	assert.Equal(t, 0, r.code)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 
@@ -21,7 +20,7 @@ its own SQLite file or PostgreSQL schema. "delete" removes it with all its
 messages, without asking. The namespace given by --namespace is created by
 the first write, so "create" is only needed for a description.`,
 	setup: func(fs *flag.FlagSet) runner {
-		description := fs.String("description", "", "description of a new namespace (create)")
+		description := fs.String("description", "", "description `D` of a new namespace (create)")
 		return func(ctx context.Context, c *cli, args []string) error {
 			const synopsis = "create ID [--description D] | delete ID | list | show ID"
 			if len(args) == 0 {
@@ -39,7 +38,11 @@ the first write, so "create" is only needed for a description.`,
 			if len(args) != want || (*description != "" && action != "create") {
 				return usagef("usage: messagedb namespace %s", synopsis)
 			}
-			s, err := c.open(ctx)
+			open := c.openExisting // reads and deletes find a store, never make one
+			if action == "create" {
+				open = c.open
+			}
+			s, err := open(ctx)
 			if err != nil {
 				return err
 			}
@@ -47,12 +50,12 @@ the first write, so "create" is only needed for a description.`,
 			case "create":
 				n, err := s.CreateNamespace(ctx, args[0], domain.NamespaceOptions{Description: *description})
 				if err != nil {
-					return namespaceError(args[0], err)
+					return err
 				}
 				return c.printNamespaces([]domain.Namespace{n})
 			case "delete":
 				if err := s.DeleteNamespace(ctx, args[0]); err != nil {
-					return namespaceError(args[0], err)
+					return err
 				}
 				if c.json {
 					return c.emitJSON(map[string]string{"deleted": args[0]})
@@ -68,22 +71,11 @@ the first write, so "create" is only needed for a description.`,
 			case "show":
 				n, err := s.GetNamespace(ctx, args[0])
 				if err != nil {
-					return namespaceError(args[0], err)
+					return err
 				}
 				return c.printNamespaces([]domain.Namespace{n})
 			}
 			return nil
 		}
 	},
-}
-
-// namespaceError words the common namespace errors for an operator.
-func namespaceError(id string, err error) error {
-	switch {
-	case errors.Is(err, domain.ErrNamespaceNotFound):
-		return fmt.Errorf("namespace %s not found", id)
-	case errors.Is(err, domain.ErrNamespaceExists):
-		return fmt.Errorf("namespace %s already exists", id)
-	}
-	return err
 }

@@ -26,14 +26,14 @@ stream, and the messages of each type. With --json, one object per line with
 "kind" set to "namespace", "category", "stream" or "type".`,
 	setup: func(fs *flag.FlagSet) runner {
 		return func(ctx context.Context, c *cli, args []string) error {
-			ns, err := c.existing(ctx)
+			ns, err := (&reader{c: c}).namespace(ctx)
 			if err != nil {
 				return err
 			}
 			sum := newSummary()
 			batch := domain.DefaultBatchSize
 			next := domain.FirstGlobalPosition
-			for {
+			for ns != nil {
 				msgs, err := ns.ReadAll(ctx, domain.CategoryOpts{Position: next, BatchSize: &batch})
 				if err != nil {
 					return err
@@ -46,7 +46,7 @@ stream, and the messages of each type. With --json, one object per line with
 				}
 				next = msgs[len(msgs)-1].GlobalPosition + 1
 			}
-			return c.printSummary(ns.ID(), sum)
+			return c.printSummary(c.namespace, sum)
 		}
 	},
 }
@@ -206,7 +206,7 @@ checksum; a migration file that changed after it was applied is an error.`,
 			lines := []line{{Database: "registry", Migrations: regFiles}}
 			for _, n := range nss {
 				if _, err := s.Namespace(ctx, n.ID); err != nil { // opening migrates
-					return fmt.Errorf("migrate namespace %s: %w", n.ID, err)
+					return domain.Wrapf(err, "migrate namespace %s", n.ID)
 				}
 				lines = append(lines, line{Database: "namespace", Namespace: n.ID, Migrations: nsFiles})
 			}
@@ -219,6 +219,7 @@ checksum; a migration file that changed after it was applied is an error.`,
 				return nil
 			}
 			t := newTable(c.stdout, "DATABASE", "MIGRATIONS")
+			t.uncut = map[int]bool{1: true}
 			for _, l := range lines {
 				t.row(strings.TrimSpace(l.Database+" "+l.Namespace), strings.Join(l.Migrations, ", "))
 			}

@@ -3,11 +3,15 @@
 // projects the balances from the account category.
 //
 //	go run ./examples/bank
+//	MESSAGEDB_URL=sqlite:./bank-data go run ./examples/bank
 //
-// It runs on an in-memory store, so every run starts empty and prints the
-// same story: accounts opened, deposits, withdrawals (one rejected for
-// insufficient funds), two tellers racing on one account (a version
-// conflict, retried), and the balances the consumer projected.
+// It opens the store $MESSAGEDB_URL names, by default an in-memory one, on
+// which every run starts empty and prints the same story: accounts opened,
+// deposits, withdrawals (one rejected for insufficient funds), two tellers
+// racing on one account (a version conflict, retried), and the balances
+// the consumer projected. On a store that outlives the run, run it twice:
+// the second run finds the accounts open, and its consumer resumes after
+// the position the first one stored, handling only the new messages.
 package main
 
 import (
@@ -24,10 +28,18 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := run(context.Background(), os.Stdout, storeURL(os.Getenv)); err != nil {
 		fmt.Fprintln(os.Stderr, "bank:", err)
 		os.Exit(1)
 	}
+}
+
+// storeURL is the store to run on: $MESSAGEDB_URL, else one in memory.
+func storeURL(getenv func(string) string) string {
+	if url := getenv(app.EnvURL); url != "" {
+		return url
+	}
+	return "memory:"
 }
 
 // balances is the read model the consumer builds.
@@ -64,8 +76,8 @@ func (b *balances) project(_ context.Context, m domain.Message) error {
 	return nil
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	store, err := app.Open(ctx, "memory:", nil)
+func run(ctx context.Context, out io.Writer, url string) error {
+	store, err := app.Open(ctx, url, nil)
 	if err != nil {
 		return err
 	}
@@ -93,6 +105,15 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	resumed, err := consumer.Position(ctx)
+	if err != nil {
+		return err
+	}
+	lag, err := consumer.Lag(ctx)
+	if err != nil {
+		return err
+	}
+	logf("consumer %q resumes after global position %d, %d behind the account category", "balances", resumed, lag)
 	consumerCtx, stopConsumer := context.WithCancel(ctx)
 	defer stopConsumer()
 	consumed := make(chan error, 1)
@@ -131,7 +152,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 
 	// Wait until the consumer has handled everything written.
-	last, err := lastGlobalPosition(ctx, ns)
+	last, err := ns.LastGlobalPosition(ctx, "account")
 	if err != nil {
 		return err
 	}
@@ -150,11 +171,18 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if lag, err = consumer.Lag(ctx); err != nil {
+		return err
+	}
 
 	logf("")
-	logf("balances projected by consumer %q (position %d in %s):", "balances", pos, consumer.PositionStream())
-	streams := make([]string, 0, len(view.owner))
-	for s := range view.owner {
+	logf("balances projected by consumer %q (position %d in %s, %d behind):", "balances", pos, consumer.PositionStream(), lag)
+	if resumed > 0 {
+		// The read model lives in memory: it holds what this run handled.
+		logf("  (from the messages after global position %d: the read model is rebuilt in memory on each run)", resumed)
+	}
+	streams := make([]string, 0, len(view.applied))
+	for s := range view.applied {
 		streams = append(streams, s)
 	}
 	sort.Strings(streams)
@@ -162,20 +190,4 @@ func run(ctx context.Context, out io.Writer) error {
 		logf("  %-10s %-6s %4d", s, view.owner[s], view.amount[s])
 	}
 	return nil
-}
-
-// lastGlobalPosition returns the global position of the last message of the
-// account category.
-func lastGlobalPosition(ctx context.Context, ns *app.Namespace) (int64, error) {
-	var last int64
-	for {
-		msgs, err := ns.ReadCategory(ctx, "account", domain.CategoryOpts{Position: last + 1})
-		if err != nil {
-			return 0, err
-		}
-		if len(msgs) == 0 {
-			return last, nil
-		}
-		last = msgs[len(msgs)-1].GlobalPosition
-	}
 }

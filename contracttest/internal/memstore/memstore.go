@@ -75,7 +75,7 @@ func (s *Store) CreateNamespace(_ context.Context, id string, opts domain.Namesp
 		return domain.Namespace{}, domain.ErrClosed
 	}
 	if _, ok := s.namespaces[id]; ok {
-		return domain.Namespace{}, fmt.Errorf("create namespace %s: %w", id, domain.ErrNamespaceExists)
+		return domain.Namespace{}, domain.NamespaceExists(id)
 	}
 	ns := &namespace{
 		info: domain.Namespace{
@@ -152,7 +152,7 @@ func (s *Store) lookup(id string) (*namespace, error) {
 	}
 	ns, ok := s.namespaces[id]
 	if !ok {
-		return nil, fmt.Errorf("namespace %q: %w", id, domain.ErrNamespaceNotFound)
+		return nil, domain.NamespaceNotFound(id)
 	}
 	return ns, nil
 }
@@ -189,7 +189,7 @@ func (m *messageStore) lock() error {
 	}
 	if m.ns.deleted {
 		m.s.mu.Unlock()
-		return fmt.Errorf("namespace %q: %w", m.ns.info.ID, domain.ErrNamespaceNotFound)
+		return domain.NamespaceNotFound(m.ns.info.ID)
 	}
 	return nil
 }
@@ -221,26 +221,14 @@ func (m *messageStore) WriteMessages(ctx context.Context, streamName string, msg
 	}
 	defer m.unlock()
 
-	// Idempotent retry: every id stored in this stream with the same type.
-	var stored []domain.WriteResult
+	var stored []domain.Message
 	for _, p := range prepared {
-		i, ok := m.ns.ids[p.ID]
-		if !ok {
-			break
+		if i, ok := m.ns.ids[p.ID]; ok {
+			stored = append(stored, m.ns.msgs[i])
 		}
-		old := m.ns.msgs[i]
-		if old.StreamName != streamName || old.Type != p.Type {
-			return nil, fmt.Errorf("write %s: id %s: %w", streamName, p.ID, domain.ErrDuplicateMessageID)
-		}
-		stored = append(stored, domain.WriteResult{Position: old.Position, GlobalPosition: old.GlobalPosition})
 	}
-	if len(stored) == len(prepared) {
-		return stored, nil
-	}
-	for _, p := range prepared {
-		if _, ok := m.ns.ids[p.ID]; ok {
-			return nil, fmt.Errorf("write %s: id %s: %w", streamName, p.ID, domain.ErrDuplicateMessageID)
-		}
+	if res, err := domain.ResolveStoredIDs(streamName, prepared, stored); err != nil || res != nil {
+		return res, err
 	}
 
 	if err := expected.Check(streamName, m.version(streamName)); err != nil {
@@ -322,6 +310,22 @@ func (m *messageStore) GetCategoryMessages(_ context.Context, category string, o
 	})
 }
 
+func (m *messageStore) GetLastGlobalPosition(_ context.Context, category string) (int64, error) {
+	if err := domain.ValidateCategory(category); err != nil {
+		return 0, err
+	}
+	if err := m.lock(); err != nil {
+		return 0, err
+	}
+	defer m.unlock()
+	for i := len(m.ns.msgs) - 1; i >= 0; i-- {
+		if msg := m.ns.msgs[i]; domain.Category(msg.StreamName) == category {
+			return msg.GlobalPosition, nil
+		}
+	}
+	return 0, nil
+}
+
 func (m *messageStore) GetAllMessages(_ context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
 	if err := opts.ValidateAll(); err != nil {
 		return nil, err
@@ -364,7 +368,7 @@ func (m *messageStore) GetLastStreamMessage(_ context.Context, streamName string
 			return clone(msg), nil
 		}
 	}
-	return domain.Message{}, fmt.Errorf("last message of %s: %w", streamName, domain.ErrStreamNotFound)
+	return domain.Message{}, domain.StreamNotFound(streamName, messageType)
 }
 
 func (m *messageStore) GetStreamVersion(_ context.Context, streamName string) (int64, error) {
@@ -388,23 +392,17 @@ func (m *messageStore) ImportMessages(_ context.Context, msgs []domain.Message) 
 	}
 	defer m.unlock()
 	versions := map[string]int64{}
-	last := m.ns.lastGP
+	stored := map[uuid.UUID]bool{}
 	for _, msg := range msgs {
-		v, ok := versions[msg.StreamName]
-		if !ok {
-			v = m.version(msg.StreamName)
+		if v := m.version(msg.StreamName); v != domain.NoStream {
+			versions[msg.StreamName] = v
 		}
-		if msg.Position != v+1 {
-			return &domain.VersionConflictError{StreamName: msg.StreamName, Expected: msg.Position - 1, Actual: v}
+		if _, ok := m.ns.ids[msg.ID]; ok {
+			stored[msg.ID] = true
 		}
-		if msg.GlobalPosition <= last {
-			return fmt.Errorf("%w: global position %d is not above %d", domain.ErrInvalidMessage, msg.GlobalPosition, last)
-		}
-		if _, dup := m.ns.ids[msg.ID]; dup {
-			return fmt.Errorf("import: id %s: %w", msg.ID, domain.ErrDuplicateMessageID)
-		}
-		versions[msg.StreamName] = msg.Position
-		last = msg.GlobalPosition
+	}
+	if err := domain.CheckImport(msgs, m.ns.lastGP, versions, stored); err != nil {
+		return err
 	}
 	cats := map[string]struct{}{}
 	for _, msg := range msgs {
