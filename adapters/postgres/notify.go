@@ -9,14 +9,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// notifySQL sends a notification on each channel of $1 in a transaction of
-// its own, which does not wait for its commit record to reach the disk
-// (synchronous_commit off for this transaction only): a notification is a
-// hint that need not survive a crash, and PostgreSQL holds its cluster-wide
-// notification lock from the commit of a notifying transaction until the
-// commit is flushed.
-const notifySQL = `WITH s AS MATERIALIZED (SELECT pg_catalog.set_config('synchronous_commit', 'off', true))
-SELECT pg_catalog.pg_notify(c, $2::text) FROM s, pg_catalog.unnest($1::text[]) AS c`
+// notifySQL sends a notification on each channel of $1, with payload $2,
+// in a transaction of its own. Such a transaction writes no WAL but its
+// commit record, so its commit does not wait for a flush (PostgreSQL
+// commits a transaction that wrote nothing else asynchronously): it holds
+// the cluster-wide notification lock only briefly.
+const notifySQL = `SELECT pg_catalog.pg_notify(c, $2::text) FROM pg_catalog.unnest($1::text[]) AS c`
 
 // closeFlushTimeout bounds how long Close spends sending the notifications
 // of writes that committed just before it (a CLI that writes and exits).
