@@ -102,13 +102,29 @@
 //
 // # Notifications
 //
-// write_message and write_messages NOTIFY the category's channel in the
-// writing transaction, so listeners learn of a message when it commits,
-// whoever wrote it. A channel is "mdb_" and 24 hex digits of the MD5 of
-// "<schema>:<category>" (NotifyChannel; the schema's notify_channel
-// function). WatchCategory registers with the Store's listener, one
+// No write's transaction calls NOTIFY. PostgreSQL makes a transaction that
+// has notified take, as it commits, one lock for the whole cluster and hold
+// it until its commit record is flushed: notifying writers of every
+// namespace and database would commit one at a time, and group commit
+// could not share a flush between them. Instead a write through a Store
+// wakes that Store's watchers as soon as it has committed, and queues its
+// category's channel with the Store's notifier: one goroutine and one
+// dedicated connection that send the pending channels in one statement,
+// outside any write's transaction, the channels of the writes that
+// committed meanwhile gathering into the next statement. Such a
+// transaction writes nothing but its commit record, so it commits without
+// waiting for a flush and holds the notification lock only briefly. Close
+// sends what is pending (waiting at most a second).
+//
+// A channel is "mdb_" and 24 hex digits of the MD5 of "<schema>:<category>"
+// (NotifyChannel; the schema's notify_channel function); the payload is the
+// sending Store's token, by which a Store's listener skips its own
+// notifications. WatchCategory registers with the Store's listener, one
 // dedicated connection that LISTENs to the channels that have watchers,
 // reconnects with backoff when the connection drops and then wakes every
-// watcher, since notifications sent meanwhile are lost. Wake-ups are hints:
-// consumers also poll.
+// watcher, since notifications sent meanwhile are lost. Message DB clients
+// writing through SQL notify nobody: consumers find their messages at the
+// next poll, or at once if the client sends
+// pg_notify(<schema>.notify_channel(category), '') after its commit.
+// Wake-ups are hints: consumers also poll.
 package postgres
