@@ -22,6 +22,9 @@ type Result struct {
 	Seed string
 	// NsPerOp holds ns/op of each run, in order.
 	NsPerOp []float64
+	// Metrics holds the other values a benchmark reported
+	// (b.ReportMetric), by unit, one per run.
+	Metrics map[string][]float64
 }
 
 // Output is what Parse found in go test -bench output.
@@ -117,7 +120,7 @@ func Parse(in io.Reader) (*Output, error) {
 			continue
 		}
 		pending = ""
-		ns, err := nsPerOp(rest)
+		ns, metrics, err := values(rest)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %s: %w", n, name, err)
 		}
@@ -132,6 +135,12 @@ func Parse(in io.Reader) (*Output, error) {
 			out.Results = append(out.Results, res)
 		}
 		res.NsPerOp = append(res.NsPerOp, ns)
+		for unit, v := range metrics {
+			if res.Metrics == nil {
+				res.Metrics = map[string][]float64{}
+			}
+			res.Metrics[unit] = append(res.Metrics[unit], v)
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -139,21 +148,35 @@ func Parse(in io.Reader) (*Output, error) {
 	return out, nil
 }
 
-// nsPerOp returns the ns/op of a result's fields: "20\t1338058 ns/op\t...".
-func nsPerOp(fields string) (float64, error) {
+// values returns the ns/op of a result's fields ("20\t1338058 ns/op\t...")
+// and its other values by unit (custom metrics; not B/op and allocs/op).
+func values(fields string) (float64, map[string]float64, error) {
 	m := resultFields.FindStringSubmatch(fields)
 	if m == nil {
-		return 0, fmt.Errorf("no iteration count in %q", fields)
+		return 0, nil, fmt.Errorf("no iteration count in %q", fields)
 	}
 	f := strings.Fields(m[2])
+	ns := -1.0
+	var metrics map[string]float64
 	for i := 0; i+1 < len(f); i += 2 {
+		v, err := strconv.ParseFloat(f[i], 64)
 		if f[i+1] == "ns/op" {
-			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil || v < 0 {
-				return 0, fmt.Errorf("bad ns/op %q", f[i])
+				return 0, nil, fmt.Errorf("bad ns/op %q", f[i])
 			}
-			return v, nil
+			ns = v
+			continue
 		}
+		if err != nil || f[i+1] == "B/op" || f[i+1] == "allocs/op" || f[i+1] == "MB/s" {
+			continue
+		}
+		if metrics == nil {
+			metrics = map[string]float64{}
+		}
+		metrics[f[i+1]] = v
 	}
-	return 0, fmt.Errorf("no ns/op in %q", fields)
+	if ns < 0 {
+		return 0, nil, fmt.Errorf("no ns/op in %q", fields)
+	}
+	return ns, metrics, nil
 }

@@ -27,6 +27,7 @@ func WriteText(w io.Writer, rows []Row) error {
 // backendTitles are the headings of the Markdown report.
 var backendTitles = map[string]string{
 	"postgres":           "PostgreSQL",
+	"postgres-async":     "PostgreSQL with synchronous_commit off (commits do not wait for their flush: what the server's CPUs can do)",
 	"sqlite-file":        "SQLite file (synchronous FULL, the default)",
 	"sqlite-file-normal": "SQLite file (synchronous NORMAL)",
 	"sqlite-memory":      "SQLite memory",

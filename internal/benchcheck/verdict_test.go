@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -287,5 +288,38 @@ func TestRun_Update(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(doc); string(b) != "no markers\n" {
 		t.Errorf("file without markers changed to %q", b)
+	}
+}
+
+// The scaling and wake-up goals: throughput against a base's, and
+// reported metrics, several goals on one row.
+func TestVerdict_ScalingAndMetricGoals(t *testing.T) {
+	text := benchLine("WriteScaling/categories-w1/store", "postgres", 500_000) + // 2,000 msg/s
+		benchLine("WriteScaling/categories-w1/insert", "postgres", 400_000) + // 0.8×: missed
+		benchLine("WriteScaling/categories-w16/store", "postgres", 150_000) + // 3.33× w1: met
+		benchLine("WriteScaling/categories-w16/insert", "postgres", 140_000) + // 0.93×: met
+		benchLine("GetCategoryMessages/all", "postgres", 230_000) +
+		benchLine("CategoryFloor", "postgres", 240_000) + // faster than the floor: met
+		"BenchmarkWakeLatency/postgres/w16-2\t300\t7681039 ns/op\t3.5 e2e-p50-ms\t61.2 e2e-p99-ms\t1.2 wake-p50-ms\n" +
+		"BenchmarkWakeLatency/postgres/w16-2\t300\t7681039 ns/op\t4.5 e2e-p50-ms\t70.0 e2e-p99-ms\t1.2 wake-p50-ms\n" +
+		"BenchmarkWakeLatency/postgres/w16-2\t300\t7681039 ns/op\t4.0 e2e-p50-ms\t40.0 e2e-p99-ms\t1.2 wake-p50-ms\n"
+	out := mustParse(t, text)
+	if got := out.Result("WakeLatency/w16", "postgres").Metrics["e2e-p99-ms"]; !slices.Equal(got, []float64{61.2, 70, 40}) {
+		t.Fatalf("e2e-p99-ms of the runs: %v", got)
+	}
+	rows, _, _ := Verdict(out, backends)
+	for _, tc := range []struct{ op, status, measure string }{
+		{"WriteScaling/categories-w1/store", StatusMissed, "0.80×"},
+		{"WriteScaling/categories-w16/store", StatusOK, "3.33×; 0.93×"},
+		{"GetCategoryMessages/all", StatusOK, "4,348 op/s; 1.04×"},
+		{"WakeLatency/w16", StatusMissed, "4.00 e2e-p50-ms; 61.2 e2e-p99-ms"},
+	} {
+		r := rowOf(rows, tc.op, "postgres")
+		if r.GoalStatus != tc.status || r.GoalMeasure != tc.measure {
+			t.Errorf("%s: goal %q measured %q status %q; want %q status %q", tc.op, r.Goal, r.GoalMeasure, r.GoalStatus, tc.measure, tc.status)
+		}
+	}
+	if r := rowOf(rows, "WriteScaling/categories-w16/store", "postgres"); r.Unit != "msg/s" || r.Rate < 6666 || r.Rate > 6667 {
+		t.Errorf("throughput %v %s, want 6,667 msg/s", r.Rate, r.Unit)
 	}
 }
