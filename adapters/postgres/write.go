@@ -157,12 +157,9 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	if _, err := tx.ExecContext(ctx, n.q.importLock); err != nil {
-		return n.fail(ctx, "import: lock", err)
-	}
 	var maxGP int64
-	if err := tx.QueryRowContext(ctx, n.q.importMax).Scan(&maxGP); err != nil {
-		return n.fail(ctx, "import", err)
+	if err := tx.QueryRowContext(ctx, n.q.importLock).Scan(&maxGP); err != nil {
+		return n.fail(ctx, "import: lock", err)
 	}
 	if first := msgs[0].GlobalPosition; first <= maxGP {
 		return fmt.Errorf("messagedb: postgres: import: message %s has global position %d, not above the stored %d: %w",
