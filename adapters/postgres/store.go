@@ -340,23 +340,54 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 // covers the messages, the report views and the record of migrations (which
 // a Store reads to know that nothing is left to migrate); EXECUTE on every
 // function covers Message DB's and the import's.
+//
+// Granting on the registry changes its catalog rows, which concurrent
+// creations would update at once ("tuple concurrently updated"): the grants
+// on the registry serialise on a transaction-scoped advisory lock, and are
+// skipped for a role that has them already.
 func (s *Store) grant(ctx context.Context, tx bun.Tx, id, schema string, roles []string) error {
-	for _, r := range roles {
-		role := bunIdent(r)
-		q := "GRANT USAGE ON SCHEMA " + schema + " TO " + role + ";\n" +
-			"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA " + schema + " TO " + role + ";\n" +
-			"GRANT SELECT ON ALL TABLES IN SCHEMA " + schema + " TO " + role + ";\n" +
-			"GRANT INSERT ON " + schema + ".messages TO " + role + ";\n" +
-			"GRANT USAGE, SELECT ON SEQUENCE " + schema + ".messages_global_position_seq TO " + role + ";\n" +
-			"GRANT USAGE ON SCHEMA " + s.mdSchema + " TO " + role + ";\n" +
-			"GRANT SELECT ON " + s.mdSchema + ".namespaces, " + s.mdSchema + ".schema_migrations TO " + role
-		// Straight to database/sql: bun would read a "?" in a role's name
-		// as a placeholder.
+	if len(roles) == 0 {
+		return nil
+	}
+	// Straight to database/sql: bun would read a "?" in a role's name as a
+	// placeholder.
+	exec := func(r, q string) error {
 		if _, err := tx.Tx.ExecContext(ctx, q); err != nil {
 			if pe, ok := asPgError(err); ok && pe.Code == codeUndefinedObject {
 				return fmt.Errorf("messagedb: postgres: create namespace %q: role %q does not exist: %w", id, r, domain.ErrInvalidRole)
 			}
 			return dbError(ctx, "create namespace "+id+": grant to "+r, err)
+		}
+		return nil
+	}
+	for _, r := range roles {
+		role := bunIdent(r)
+		if err := exec(r, "GRANT USAGE ON SCHEMA "+schema+" TO "+role+";\n"+
+			"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA "+schema+" TO "+role+";\n"+
+			"GRANT SELECT ON ALL TABLES IN SCHEMA "+schema+" TO "+role+";\n"+
+			"GRANT INSERT ON "+schema+".messages TO "+role+";\n"+
+			"GRANT USAGE, SELECT ON SEQUENCE "+schema+".messages_global_position_seq TO "+role); err != nil {
+			return err
+		}
+	}
+	if err := exec("", fmt.Sprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d)", domain.Hash64("messagedb.grant:"+s.mdSchema))); err != nil {
+		return err
+	}
+	for _, r := range roles {
+		var has bool
+		err := tx.Tx.QueryRowContext(ctx, `SELECT pg_catalog.has_schema_privilege($1, $2, 'USAGE')
+  AND pg_catalog.has_table_privilege($1, $3, 'SELECT') AND pg_catalog.has_table_privilege($1, $4, 'SELECT')`,
+			r, s.mdSchema, s.mdSchema+".namespaces", s.mdSchema+".schema_migrations").Scan(&has)
+		if err != nil {
+			return dbError(ctx, "create namespace "+id+": grant to "+r, err)
+		}
+		if has {
+			continue
+		}
+		role := bunIdent(r)
+		if err := exec(r, "GRANT USAGE ON SCHEMA "+s.mdSchema+" TO "+role+";\n"+
+			"GRANT SELECT ON "+s.mdSchema+".namespaces, "+s.mdSchema+".schema_migrations TO "+role); err != nil {
+			return err
 		}
 	}
 	return nil
