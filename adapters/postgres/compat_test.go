@@ -17,23 +17,24 @@ import (
 )
 
 // messageDBTable creates, in a schema of its own, a table shaped as Message
-// DB 1.3.0's messages table (columns, order, types, defaults, key), and
-// returns its qualified name.
+// DB 1.3.0's messages table (columns, in the order of its 1.2.4 and later,
+// types, defaults, key), and returns its qualified name.
 func messageDBTable(t *testing.T, conn *pgx.Conn) string {
 	t.Helper()
 	ctx := context.Background()
 	schema := newID("mdb")
 	_, err := conn.Exec(ctx, `CREATE SCHEMA `+schema+`;
 CREATE TABLE `+schema+`.messages (
-  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  global_position bigserial NOT NULL,
+  position bigint NOT NULL,
+  time timestamp without time zone NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),
   stream_name text NOT NULL,
   type text NOT NULL,
-  position bigint NOT NULL,
-  global_position bigserial NOT NULL PRIMARY KEY,
   data jsonb,
   metadata jsonb,
-  time timestamp without time zone NOT NULL DEFAULT (now() AT TIME ZONE 'utc')
-)`)
+  id uuid NOT NULL DEFAULT gen_random_uuid()
+);
+ALTER TABLE `+schema+`.messages ADD PRIMARY KEY (global_position)`)
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
 	return schema + ".messages"
@@ -58,7 +59,7 @@ func columnsOf(t *testing.T, conn *pgx.Conn, table string) (selected []string, d
     || CASE WHEN a.attgenerated <> '' THEN ' generated' ELSE '' END
     || CASE WHEN a.attidentity <> '' THEN ' identity' ELSE '' END
   FROM pg_catalog.pg_attribute a
-  WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, table)
+  WHERE a.attrelid = $1::regclass AND a.attnum > 0 ORDER BY a.attnum`, table)
 	require.NoError(t, err)
 	defined, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
@@ -67,13 +68,13 @@ func columnsOf(t *testing.T, conn *pgx.Conn, table string) (selected []string, d
 
 // assertMessageDBColumns checks that the messages table of schema has
 // Message DB's columns, in its order, with its types, constraints, defaults
-// and global position sequence, and nothing else.
+// and global position sequence, and nothing else, not even a dropped column.
 func assertMessageDBColumns(t *testing.T, conn *pgx.Conn, schema string) {
 	t.Helper()
 	ctx := context.Background()
 	selected, defined := columnsOf(t, conn, schema+".messages")
-	assert.Equal(t, []string{"id uuid", "stream_name text", "type text", "position int8", "global_position int8",
-		"data jsonb", "metadata jsonb", "time timestamp"}, selected, "SELECT * on %s", schema)
+	assert.Equal(t, []string{"global_position int8", "position int8", "time timestamp", "stream_name text", "type text",
+		"data jsonb", "metadata jsonb", "id uuid"}, selected, "SELECT * on %s", schema)
 	mdbSelected, mdbDefined := columnsOf(t, conn, messageDBTable(t, conn))
 	assert.Equal(t, mdbSelected, selected, "SELECT * returns what it returns on Message DB's table")
 	assert.Equal(t, mdbDefined, defined, "the columns are defined as Message DB's")

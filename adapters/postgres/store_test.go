@@ -187,8 +187,8 @@ func TestStore_MDB001_2A_T4_CreateNamespaceAppliesMigrations(t *testing.T) {
 	require.NoError(t, err)
 	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
-	assert.Equal(t, []string{"id uuid", "stream_name text", "type text", "position bigint", "global_position bigint",
-		"data jsonb", "metadata jsonb", "time timestamp without time zone"}, cols)
+	assert.Equal(t, []string{"global_position bigint", "position bigint", "time timestamp without time zone",
+		"stream_name text", "type text", "data jsonb", "metadata jsonb", "id uuid"}, cols)
 }
 
 func TestStore_MDB001_2A_T5_CreateNamespaceInsertsIntoRegistry(t *testing.T) {

@@ -1,8 +1,9 @@
 -- messagedb:no-transaction
 --
--- Message DB's messages table, column for column: SELECT * returns id,
--- stream_name, type, position, global_position, data, metadata, time, with
--- Message DB's types, so that whatever maps the table's columns by position
+-- Message DB's messages table, column for column: SELECT * returns
+-- global_position, position, time, stream_name, type, data, metadata, id
+-- (Message DB 1.3.0's order, since its 1.2.4), with Message DB's types, and
+-- nothing else, so that whatever maps the table's columns by position
 -- (SELECT *, COPY without a column list, INSERT INTO ... SELECT * between a
 -- namespace and a Message DB database) works unchanged.
 --
@@ -14,12 +15,15 @@
 -- value: no MD5 is computed per message read, as before, and no column of
 -- the table is spent on it.
 --
--- Columns are only ordered by making the table again. This file runs step by
--- step, each step committing on its own (see internal/migrate), so that a
+-- The table is made again rather than altered: dropping the column would
+-- leave it in the catalog and in every stored row, and the new index could
+-- only be built without blocking writers by CREATE INDEX CONCURRENTLY, which
+-- cannot run in the transaction that creates a namespace. This file runs step
+-- by step, each step committing on its own (see internal/migrate), so that a
 -- namespace holding millions of messages goes on taking reads and writes
 -- while its table is copied:
 --
---   1. a new table, messages_rebuild, in Message DB's order;
+--   1. a new table, messages_rebuild, as Message DB's;
 --   2. a short lock (SHARE: writers wait for it, readers do not) marks the
 --      global position up to which every message is committed;
 --   3. the messages up to that mark are copied, then indexed (writers go on);
@@ -49,14 +53,14 @@ DROP TABLE IF EXISTS {{SCHEMA_NAME}}.messages_rebuild;
 DROP TABLE IF EXISTS {{SCHEMA_NAME}}.messages_rebuild_mark;
 
 CREATE TABLE {{SCHEMA_NAME}}.messages_rebuild (
-  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  global_position bigint NOT NULL DEFAULT nextval('{{SCHEMA_NAME}}.messages_global_position_seq'::regclass),
+  position bigint NOT NULL,
+  time timestamp without time zone NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),
   stream_name text NOT NULL,
   type text NOT NULL,
-  position bigint NOT NULL,
-  global_position bigint NOT NULL DEFAULT nextval('{{SCHEMA_NAME}}.messages_global_position_seq'::regclass),
   data jsonb,
   metadata jsonb,
-  time timestamp without time zone NOT NULL DEFAULT (now() AT TIME ZONE 'utc')
+  id uuid NOT NULL DEFAULT gen_random_uuid()
 );
 
 -- The mark of step 2 (one row), kept apart from the copy.
@@ -93,8 +97,8 @@ $$;
 -- 3. The copy up to the mark, in global position order, then its indexes:
 -- Message DB's, with the group hash in the category index.
 INSERT INTO {{SCHEMA_NAME}}.messages_rebuild
-  (id, stream_name, type, position, global_position, data, metadata, time)
-SELECT m.id, m.stream_name, m.type, m.position, m.global_position, m.data, m.metadata, m.time
+  (global_position, position, time, stream_name, type, data, metadata, id)
+SELECT m.global_position, m.position, m.time, m.stream_name, m.type, m.data, m.metadata, m.id
 FROM {{SCHEMA_NAME}}.messages m
 WHERE m.global_position <= (SELECT k.global_position FROM {{SCHEMA_NAME}}.messages_rebuild_mark k)
 ORDER BY m.global_position;
@@ -152,8 +156,8 @@ $$;
 -- messagedb:commit
 
 INSERT INTO {{SCHEMA_NAME}}.messages_rebuild
-  (id, stream_name, type, position, global_position, data, metadata, time)
-SELECT m.id, m.stream_name, m.type, m.position, m.global_position, m.data, m.metadata, m.time
+  (global_position, position, time, stream_name, type, data, metadata, id)
+SELECT m.global_position, m.position, m.time, m.stream_name, m.type, m.data, m.metadata, m.id
 FROM {{SCHEMA_NAME}}.messages m
 WHERE m.global_position > (SELECT COALESCE(max(r.global_position), 0) FROM {{SCHEMA_NAME}}.messages_rebuild r)
   AND m.global_position <= (SELECT k.global_position FROM {{SCHEMA_NAME}}.messages_rebuild_mark k)
@@ -184,8 +188,8 @@ BEGIN
   END LOOP;
 
   INSERT INTO {{SCHEMA_NAME}}.messages_rebuild
-    (id, stream_name, type, position, global_position, data, metadata, time)
-  SELECT m.id, m.stream_name, m.type, m.position, m.global_position, m.data, m.metadata, m.time
+    (global_position, position, time, stream_name, type, data, metadata, id)
+  SELECT m.global_position, m.position, m.time, m.stream_name, m.type, m.data, m.metadata, m.id
   FROM {{SCHEMA_NAME}}.messages m
   WHERE m.global_position > (SELECT COALESCE(max(r.global_position), 0) FROM {{SCHEMA_NAME}}.messages_rebuild r)
   ORDER BY m.global_position;
