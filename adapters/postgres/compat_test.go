@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/assert"
@@ -333,5 +335,32 @@ FROM generate_series(0, 9999) g`)
 				assert.Equal(t, len(msgs), n, "%s: get_category_messages, member %d from %d", state, member, from)
 			}
 		}
+	}
+}
+
+// A new namespace's table is planned with its indexes: sessions keep the
+// plans of their first writes, made while the table is empty, so an empty
+// table must not look analyzed (the planner would then take it for empty
+// for good and scan it whole on every write).
+func TestCompat_NewNamespaceIsPlannedWithItsIndexes(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, sharedURL(t), &postgres.Options{MaxConns: 2})
+	sch := newNamespace(t, s).Schema()
+	conn, err := pgx.Connect(ctx, sharedURL(t))
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan;
+PREPARE version_of(text) AS SELECT max(m.position) FROM `+sch+`.messages m WHERE m.stream_name = $1;
+PREPARE by_ids(uuid[]) AS SELECT m.global_position FROM `+sch+`.messages m WHERE m.id = ANY ($1)`)
+	require.NoError(t, err)
+	for q, index := range map[string]string{
+		"EXECUTE version_of('acct-1')":                            "messages_stream",
+		"EXECUTE by_ids(ARRAY['" + uuid.NewString() + "'::uuid])": "messages_id",
+	} {
+		rows, err := conn.Query(ctx, "EXPLAIN (COSTS OFF) "+q)
+		require.NoError(t, err)
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		assert.Contains(t, strings.Join(lines, "\n"), index, q)
 	}
 }

@@ -163,7 +163,17 @@ WHERE m.global_position > (SELECT COALESCE(max(r.global_position), 0) FROM {{SCH
   AND m.global_position <= (SELECT k.global_position FROM {{SCHEMA_NAME}}.messages_rebuild_mark k)
 ORDER BY m.global_position;
 
-ANALYZE {{SCHEMA_NAME}}.messages_rebuild;
+-- Statistics for the planner, unless the table is empty: an empty table
+-- analyzed is planned as empty (by sequential scans, in the plans that
+-- sessions keep) until it is analyzed again, where a table never analyzed
+-- is planned with its indexes.
+DO $$
+BEGIN
+  IF EXISTS (SELECT FROM {{SCHEMA_NAME}}.messages_rebuild) THEN
+    ANALYZE {{SCHEMA_NAME}}.messages_rebuild;
+  END IF;
+END;
+$$;
 
 -- messagedb:commit
 
