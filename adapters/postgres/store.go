@@ -294,8 +294,10 @@ func (s *Store) registry() (string, bun.Ident) {
 }
 
 // CreateNamespace creates an empty namespace in one transaction: its
-// registry row, its schema and the namespace migrations (Message DB's table
-// and functions). On error nothing is left: neither schema nor row.
+// registry row, its schema, the namespace migrations (Message DB's table,
+// functions and views) and the privileges of opts.Grant's roles. On error
+// nothing is left: neither schema nor row. A role that does not exist is an
+// error matching domain.ErrInvalidRole.
 func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error) {
 	if err := domain.ValidateNamespaceID(id); err != nil {
 		return domain.Namespace{}, err

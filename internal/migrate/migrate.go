@@ -134,8 +134,8 @@ func (m *Migrator) ApplyNamespaceMigration(ctx context.Context, schema string) e
 // Guard checks that migrations may go on. It runs in each transaction that
 // applies a migration, after the migrators' lock, and on the connection of a
 // file that runs in several transactions before anything else; an error
-// stops the migrations. A guard can lock what must not
-// change while a migration runs (until the transaction ends).
+// stops the migrations. A guard can lock what must not change while a
+// migration runs (until the transaction ends).
 type Guard func(ctx context.Context, ex Execer) error
 
 // ApplyNamespaceMigrationGuarded is ApplyNamespaceMigration with a guard
@@ -155,12 +155,6 @@ func (m *Migrator) PendingNamespace(ctx context.Context, schema string) ([]strin
 		return nil, err
 	}
 	files, err := m.pending(ctx, m.namespace, m.scope(schema))
-	return fileVersions(files), err
-}
-
-// PendingMetadata is PendingNamespace for the registry.
-func (m *Migrator) PendingMetadata(ctx context.Context) ([]string, error) {
-	files, err := m.pending(ctx, m.metadata, m.scope(m.metadataSchema()))
 	return fileVersions(files), err
 }
 
@@ -385,8 +379,6 @@ type Execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-type execer = Execer
-
 // applyEach applies every pending migration in its own transaction (or
 // transactions), when the role may.
 func (m *Migrator) applyEach(ctx context.Context, fsys fs.FS, s scope, guard Guard) error {
@@ -401,7 +393,7 @@ func (m *Migrator) applyEach(ctx context.Context, fsys fs.FS, s scope, guard Gua
 		if f.steps != nil && m.dialect == migrations.Postgres {
 			err = m.applySteps(ctx, s, f, guard)
 		} else {
-			err = m.inTx(ctx, s, func(ex execer) error {
+			err = m.inTx(ctx, s, func(ex Execer) error {
 				if guard != nil {
 					if err := guard(ctx, ex); err != nil {
 						return err
@@ -465,7 +457,7 @@ func (m *Migrator) applySteps(ctx context.Context, s scope, f file, guard Guard)
 
 // inTx runs fn in a transaction that excludes other migrators of the scope.
 // The schema_migrations table is created in the same transaction.
-func (m *Migrator) inTx(ctx context.Context, s scope, fn func(execer) error) (err error) {
+func (m *Migrator) inTx(ctx context.Context, s scope, fn func(Execer) error) (err error) {
 	if m.dialect == migrations.SQLite {
 		// BEGIN IMMEDIATE takes the database's write lock before reading
 		// what is applied, whatever the connection's default.
@@ -516,7 +508,7 @@ func (m *Migrator) inTx(ctx context.Context, s scope, fn func(execer) error) (er
 
 // prepare locks the scope (PostgreSQL) and creates its schema and
 // schema_migrations table when missing.
-func (m *Migrator) prepare(ctx context.Context, ex execer, s scope) error {
+func (m *Migrator) prepare(ctx context.Context, ex Execer, s scope) error {
 	if m.dialect == migrations.Postgres {
 		if _, err := ex.ExecContext(ctx, fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", s.lock)); err != nil {
 			return fmt.Errorf("messagedb: migrate: prepare %s: %w", s.table, cause(err))
@@ -527,7 +519,7 @@ func (m *Migrator) prepare(ctx context.Context, ex execer, s scope) error {
 
 // create creates the scope's schema (PostgreSQL) and schema_migrations
 // table when missing.
-func (m *Migrator) create(ctx context.Context, ex execer, s scope) error {
+func (m *Migrator) create(ctx context.Context, ex Execer, s scope) error {
 	var stmts []string
 	if m.dialect == migrations.Postgres {
 		stmts = []string{
@@ -549,7 +541,7 @@ func (m *Migrator) create(ctx context.Context, ex execer, s scope) error {
 
 // applyOne applies f unless it is recorded; a recorded f whose checksum
 // differs is an error.
-func (m *Migrator) applyOne(ctx context.Context, ex execer, s scope, f file) error {
+func (m *Migrator) applyOne(ctx context.Context, ex Execer, s scope, f file) error {
 	var checksum string
 	err := ex.QueryRowContext(ctx, "SELECT checksum FROM "+s.table+" WHERE version = "+quote(f.version)).Scan(&checksum)
 	switch {
@@ -569,7 +561,7 @@ func (m *Migrator) applyOne(ctx context.Context, ex execer, s scope, f file) err
 }
 
 // record records f as applied.
-func (m *Migrator) record(ctx context.Context, ex execer, s scope, f file) error {
+func (m *Migrator) record(ctx context.Context, ex Execer, s scope, f file) error {
 	now := quote(time.Now().UTC().Format(time.RFC3339Nano))
 	if _, err := ex.ExecContext(ctx, "INSERT INTO "+s.table+" (version, checksum, applied_at) VALUES ("+
 		quote(f.version)+", "+quote(f.checksum)+", "+now+")"); err != nil {
