@@ -19,6 +19,7 @@ func namespaceCases() []testCase {
 		{"CreateWithoutOptions", testCreateNamespaceNoOptions},
 		{"CreateDuplicate", testCreateNamespaceDuplicate},
 		{"CreateInvalidID", testCreateNamespaceInvalid},
+		{"CreateInvalidRoleToGrant", testCreateNamespaceInvalidRole},
 		{"CreateLongestID", testCreateNamespaceLongestID},
 		{"UnderscoreAndDashDoNotCollide", testNamespaceUnderscoreDash},
 		{"GetAndList", testGetAndListNamespaces},
@@ -119,6 +120,25 @@ func testCreateNamespaceInvalid(t *testing.T, newStore Factory) {
 	for _, ns := range list {
 		assert.NotContains(t, invalid, ns.ID, "a refused id must leave no namespace")
 		assert.NoError(t, domain.ValidateNamespaceID(ns.ID), "listed namespace %q", ns.ID)
+	}
+}
+
+// Roles to grant are validated alike on every backend, before anything is
+// made (SQLite then ignores them: it has no roles).
+func testCreateNamespaceInvalidRole(t *testing.T, newStore Factory) {
+	store := newStore(t)
+	ctx := t.Context()
+	for _, grant := range [][]string{{""}, {"public"}, {"none"}, {"pg_read_all_data"}, {"app", "a\x00b"}, {"\xff"},
+		{"a\nb"}, {strings.Repeat("r", domain.MaxRoleNameLength+1)}} {
+		id := uniqueNamespaceID(t)
+		_, err := store.CreateNamespace(ctx, id, domain.NamespaceOptions{Grant: grant})
+		assert.ErrorIs(t, err, domain.ErrInvalidRole, "grant %q", grant)
+		assert.ErrorIs(t, err, domain.ErrInvalidOptions, "grant %q", grant)
+		if err == nil {
+			t.Cleanup(func() { deleteNamespaceAtCleanup(t, store, id) })
+		}
+		_, err = store.GetNamespace(ctx, id)
+		assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "grant %q: nothing created", grant)
 	}
 }
 

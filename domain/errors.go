@@ -85,6 +85,11 @@ var (
 	// NoStream (-1).
 	ErrInvalidExpectedVersion = fmt.Errorf("%w: expected version", ErrInvalidOptions)
 
+	// ErrInvalidRole is returned when a role to grant a namespace to is not
+	// a valid role name (see ValidateRoleName), or, on PostgreSQL, names no
+	// existing role.
+	ErrInvalidRole = fmt.Errorf("%w: role", ErrInvalidOptions)
+
 	// ErrClosed is returned by every call on a store, or on a message store
 	// it handed out, after the store is closed. Every backend returns this
 	// one value.
@@ -99,6 +104,12 @@ var (
 	// when an applied migration's file has changed since. The error is a
 	// *MigrationError naming the file.
 	ErrMigrationFailed = errors.New("messagedb: migration failed")
+
+	// ErrMigrationPending is returned when a database (the registry or a
+	// namespace) lacks migrations that the connected role may not apply,
+	// such as a role that may only use a namespace. The error is a
+	// *MigrationPendingError naming the role that may.
+	ErrMigrationPending = errors.New("messagedb: migration pending")
 )
 
 // VersionConflictError reports a write whose expected version did not match
@@ -133,6 +144,23 @@ func (e *MigrationError) Is(target error) bool { return target == ErrMigrationFa
 
 // Unwrap returns the cause.
 func (e *MigrationError) Unwrap() error { return e.Err }
+
+// MigrationPendingError reports migrations that a database lacks and that
+// the connected role may not apply. It matches ErrMigrationPending.
+type MigrationPendingError struct {
+	Schema   string   // where they go: a namespace's schema, or the registry's
+	Versions []string // the pending migrations, e.g. "004_message_db_columns"
+	Role     string   // the connected role
+	Owner    string   // the role that may apply them: the schema's owner
+}
+
+func (e *MigrationPendingError) Error() string {
+	return fmt.Sprintf("messagedb: %s lacks migrations %s, which role %s may not apply: run \"messagedb migrate\" as role %s",
+		e.Schema, strings.Join(e.Versions, ", "), e.Role, e.Owner)
+}
+
+// Is reports whether target is ErrMigrationPending.
+func (e *MigrationPendingError) Is(target error) bool { return target == ErrMigrationPending }
 
 // MessageTooLargeError reports a message whose data and metadata, in
 // canonical form, are larger than the store's limit. It matches

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -27,12 +28,33 @@ type Namespace struct {
 type NamespaceOptions struct {
 	Description string
 	TokenHash   string
+	// Grant names database roles that may use the namespace as an
+	// application does, and nothing more. On PostgreSQL each receives, in
+	// the transaction that creates the namespace: USAGE on its schema,
+	// EXECUTE on its functions (Message DB's, and the two through which an
+	// import locks the table and advances the global position), SELECT and
+	// INSERT on its messages table, USAGE and SELECT on the global position
+	// sequence, SELECT on its report views and on its record of migrations,
+	// and USAGE on the registry's schema with SELECT on its tables. Such a
+	// role cannot update, delete or truncate messages, create, alter or drop
+	// anything, or reach another namespace's schema. A role that does not
+	// exist is refused like an invalid name, and nothing is created.
+	//
+	// SQLite has no roles: access to a namespace is access to its file. The
+	// names are validated there too, so that a configuration that one
+	// backend refuses is refused by every backend, and then have no effect.
+	Grant []string
 }
+
+// MaxRoleNameLength is the longest role name, in bytes: PostgreSQL's
+// identifier length.
+const MaxRoleNameLength = 63
 
 // Validate checks the options of a new namespace: the description and the
 // token hash must be valid UTF-8 without NUL, as PostgreSQL's text requires,
-// so that every backend stores them alike. The error matches
-// ErrInvalidOptions.
+// so that every backend stores them alike, and each role to grant must be a
+// valid role name (ValidateRoleName). The error matches ErrInvalidOptions,
+// and ErrInvalidRole for a role.
 func (o NamespaceOptions) Validate() error {
 	for _, f := range []struct{ name, value string }{{"description", o.Description}, {"token hash", o.TokenHash}} {
 		switch {
@@ -41,6 +63,35 @@ func (o NamespaceOptions) Validate() error {
 		case strings.IndexByte(f.value, 0) >= 0:
 			return fmt.Errorf("%w: namespace %s contains NUL: %q", ErrInvalidOptions, f.name, f.value)
 		}
+	}
+	for _, r := range o.Grant {
+		if err := ValidateRoleName(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateRoleName checks the name of a role to grant a namespace to: 1 to
+// MaxRoleNameLength bytes of valid UTF-8 without control characters, and
+// none of the names PostgreSQL gives a meaning of their own: "public" (every
+// role), "none", or a name starting with "pg_" (its predefined roles). The
+// name is the role's name exactly as stored (case-sensitive, never folded
+// or quoted by the caller). The error matches ErrInvalidRole.
+func ValidateRoleName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty", ErrInvalidRole)
+	case len(name) > MaxRoleNameLength:
+		return fmt.Errorf("%w: %q is longer than %d bytes", ErrInvalidRole, name, MaxRoleNameLength)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: %q is not valid UTF-8", ErrInvalidRole, name)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("%w: %q contains a control character", ErrInvalidRole, name)
+	case name == "public" || name == "none":
+		return fmt.Errorf("%w: %q is reserved (grant to each role by name)", ErrInvalidRole, name)
+	case strings.HasPrefix(name, "pg_"):
+		return fmt.Errorf("%w: %q: names starting with pg_ are reserved for PostgreSQL's roles", ErrInvalidRole, name)
 	}
 	return nil
 }

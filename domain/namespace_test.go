@@ -57,3 +57,37 @@ func TestNamespaceOptions_Validate(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateRoleName(t *testing.T) {
+	for _, r := range []string{"app", "App", "message_store", "a-b c", "ünïcode", `x"; DROP ROLE y; --`,
+		strings.Repeat("r", domain.MaxRoleNameLength), "PUBLIC", "pg"} {
+		if err := domain.ValidateRoleName(r); err != nil {
+			t.Errorf("ValidateRoleName(%q) = %v", r, err)
+		}
+	}
+	for _, r := range []string{"", "public", "none", "pg_read_all_data", "pg_", "a\x00b", "a\nb", "\xff",
+		strings.Repeat("r", domain.MaxRoleNameLength+1)} {
+		err := domain.ValidateRoleName(r)
+		if !errors.Is(err, domain.ErrInvalidRole) || !errors.Is(err, domain.ErrInvalidOptions) {
+			t.Errorf("ValidateRoleName(%q) = %v, want ErrInvalidRole (an ErrInvalidOptions)", r, err)
+		}
+		if err := (domain.NamespaceOptions{Grant: []string{"app", r}}).Validate(); !errors.Is(err, domain.ErrInvalidRole) {
+			t.Errorf("NamespaceOptions{Grant: [app %q]}.Validate() = %v, want ErrInvalidRole", r, err)
+		}
+	}
+	if err := (domain.NamespaceOptions{Grant: []string{"app", "reader"}}).Validate(); err != nil {
+		t.Errorf("valid grants: %v", err)
+	}
+}
+
+func TestMigrationPendingError(t *testing.T) {
+	var err error = &domain.MigrationPendingError{Schema: "messagedb_shop", Versions: []string{"004_a", "005_b"}, Role: "app", Owner: "admin"}
+	if !errors.Is(err, domain.ErrMigrationPending) || errors.Is(err, domain.ErrMigrationFailed) {
+		t.Error("MigrationPendingError must match ErrMigrationPending only")
+	}
+	for _, want := range []string{"messagedb_shop", "004_a, 005_b", "role app", `"messagedb migrate" as role admin`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not say %q", err, want)
+		}
+	}
+}

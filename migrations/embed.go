@@ -9,6 +9,15 @@
 // Files are applied in name order ("001_...sql", "002_...sql") by the
 // migrator in internal/migrate, which records each in a schema_migrations
 // table with a checksum. An applied file must never change: add a new file.
+// A PostgreSQL file whose first line is "-- messagedb:no-transaction" runs
+// step by step, each step committing on its own (see internal/migrate).
+//
+// Roles a namespace was granted to (domain.NamespaceOptions.Grant) hold
+// privileges on the objects that existed when it was created. A namespace
+// migration that adds an object applications use grants it to the roles
+// that hold the matching privilege on the messages table (SELECT for what
+// reads, INSERT for what writes), as 005_views_and_privileges.sql does; one
+// that makes a table again passes its privileges on (004).
 package migrations
 
 import (

@@ -8,10 +8,12 @@
 //	postgres://app:secret@db.example.com:5432/events?sslmode=verify-full
 //	postgres://app@/events?host=/var/run/postgresql
 //
-// The role needs CREATE on the database (to create the metadata schema and
-// one schema per namespace). Open migrates the registry of namespaces, a
-// table in the metadata schema ("messagedb" unless Options.MetadataSchema
-// says otherwise).
+// The role that creates namespaces needs CREATE on the database (to create
+// the metadata schema and one schema per namespace). Open migrates the
+// registry of namespaces, a table in the metadata schema ("messagedb" unless
+// Options.MetadataSchema says otherwise); when the registry is up to date it
+// only reads it, so an application may connect as a role that namespaces are
+// granted to (see Roles).
 //
 // # Queries and connection poolers
 //
@@ -67,12 +69,30 @@
 // parameter of the read functions is Message DB's (off unless
 // message_store.sql_condition is on) and is never passed from Go.
 //
-// Beyond Message DB, each message stores group_hash, the consumer-group hash
-// of its stream's cardinal id (domain.GroupHash), included (with the stream
-// name) in Message DB's category index, so that a consumer group's read
-// filters index entries instead of computing MD5 for every message of the
-// category; and reads are static queries (Message DB builds a query string
-// on every call).
+// The schema also holds Message DB's messages table (its 1.3.0 columns, in
+// its order, with its types, and nothing else) and its six report views
+// (stream_summary, type_summary, stream_type_summary, type_stream_summary,
+// category_type_summary, type_category_summary).
+//
+// Beyond Message DB, the category index holds each message's consumer-group
+// hash (group_hash(stream_name), domain.GroupHash of its cardinal id) as its
+// last key, with the stream name included: a consumer group's read scans
+// that index only, and PostgreSQL takes the hash from the index entry
+// instead of computing MD5 for every message of the category. Reads are
+// static queries (Message DB builds a query string on every call).
+//
+// # Roles
+//
+// The role that creates namespaces owns their schemas and applies their
+// migrations. domain.NamespaceOptions.Grant names roles that may use a
+// namespace as an application does, granted in the transaction that creates
+// it (see the field's documentation): such a role opens a Store with its own
+// credentials, needing nothing more while no migration is pending; when one
+// is, opening the namespace fails with a *domain.MigrationPendingError that
+// names the schema's owner. Imports lock the table and advance the global
+// position through two functions of the schema that run with its owner's
+// privileges (import_lock, import_advance), so that a granted role imports
+// too, without UPDATE on the table or the sequence.
 //
 // DeleteNamespace drops the schema with everything in it.
 //
@@ -80,14 +100,13 @@
 // a namespace is created, and the first time a Store opens a namespace that
 // it did not create (so "messagedb migrate" brings every namespace up to
 // date). 002_faster_writes makes writes cheaper on the server without
-// changing any result: group_hash is computed by built-in functions only
-// (PostgreSQL prepares a generated column's expression for every INSERT,
-// and inlining the four SQL functions it called was a third of a write's
-// server time), write_messages takes the category lock inline, and the
-// write functions use generic plans. It rewrites the group_hash column only
-// in a namespace without messages; a namespace that holds messages keeps its
-// column, computed by group_hash(), whose body is now that one expression.
-// Its SQL-standard function body needs PostgreSQL 14 or later.
+// changing any result: group_hash is computed by built-in functions only,
+// write_messages takes the category lock inline, and the write functions use
+// generic plans. Its SQL-standard function body needs PostgreSQL 14 or
+// later. 004_message_db_columns makes the messages table again without the
+// group_hash column that earlier namespaces stored, step by step while
+// writes go on (see the file). 005_views_and_privileges adds the report
+// views and the import's functions.
 //
 // # Locking
 //
@@ -124,7 +143,7 @@
 // reconnects with backoff when the connection drops and then wakes every
 // watcher, since notifications sent meanwhile are lost. Message DB clients
 // writing through SQL notify nobody: consumers find their messages at the
-// next poll, or at once if the client sends
-// pg_notify(<schema>.notify_channel(category), '') after its commit.
-// Wake-ups are hints: consumers also poll.
+// next poll, or at once if the client calls pg_notify on the schema's
+// notify_channel(category) after its commit. Wake-ups are hints: consumers
+// also poll.
 package postgres

@@ -25,6 +25,7 @@ const (
 	codeUndefinedTable    = "42P01"
 	codeUndefinedFunction = "42883"
 	codeDuplicateSchema   = "42P06"
+	codeUndefinedObject   = "42704"
 )
 
 // Names of the unique indexes of a namespace's messages table.
@@ -109,8 +110,16 @@ func dbError(ctx context.Context, op string, err error) error {
 }
 
 // migrationError keeps a *domain.MigrationError matchable while cutting the
-// driver error out of its chain.
+// driver error out of its chain; a *domain.MigrationPendingError, and the
+// errors of this package (a namespace not found), stay as they are.
 func migrationError(ctx context.Context, op string, err error) error {
+	var pending *domain.MigrationPendingError
+	if errors.As(err, &pending) {
+		return fmt.Errorf("messagedb: postgres: %s: %w", op, pending)
+	}
+	if errors.Is(err, domain.ErrNamespaceNotFound) {
+		return err
+	}
 	var me *domain.MigrationError
 	if errors.As(err, &me) {
 		var cause error

@@ -17,6 +17,7 @@ import (
 
 	"github.com/messagedb-go/messagedb/adapters/postgres"
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/internal/pgtest"
 	"github.com/messagedb-go/messagedb/migrations"
 )
 
@@ -189,11 +190,11 @@ func firstMigrationOnly(t *testing.T) fs.FS {
 	return fstest.MapFS{"001_message_db.sql": {Data: first}}
 }
 
-// A namespace created before 002_faster_writes.sql is brought up to date
-// when a Store first opens it, and then reads and writes as a new one: its
-// messages keep their group hash, and one that holds messages keeps its
-// group_hash column (no table rewrite) while an empty one gets the column
-// that inlines nothing.
+// A namespace created by the first migration, holding messages or none, is
+// brought up to date when a Store first opens it: its messages are kept
+// exactly, now in Message DB's columns; its global position sequence goes
+// on; privileges granted on its table pass to the new one and to the report
+// views; and reads, consumer groups and writes work as in a new namespace.
 func TestStore_NamespaceOfTheFirstMigration(t *testing.T) {
 	ctx := context.Background()
 	var opts postgres.Options
@@ -205,7 +206,8 @@ func TestStore_NamespaceOfTheFirstMigration(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, scenario(t, upgraded), scenario(t, newNamespace(t, s)), "an upgraded namespace and a new one read the same")
 
-	// Messages written through SQL by a client of the first version.
+	// Messages written through SQL by a client of the first version (this
+	// package's writes need the functions of later migrations).
 	conn := sqlConn(t, sharedURL(t))
 	full := newNamespace(t, oldStore)
 	var streams []string
@@ -219,26 +221,18 @@ func TestStore_NamespaceOfTheFirstMigration(t *testing.T) {
 		require.NoError(t, err)
 	}
 	empty := newNamespace(t, oldStore)
-	hashes := func(ns *postgres.Namespace) map[string]int64 {
-		rows, err := conn.Query(ctx, "SELECT stream_name, group_hash FROM "+ns.Schema()+".messages")
+	role, roleURL := pgtest.NewRole(t, sharedURL(t))
+	_, err = conn.Exec(ctx, "GRANT USAGE ON SCHEMA "+full.Schema()+" TO "+role+"; GRANT SELECT ON "+full.Schema()+".messages TO "+role)
+	require.NoError(t, err)
+
+	// Every column of every message, by name, as text.
+	rowsOf := func(ns *postgres.Namespace) []string {
+		rows, err := conn.Query(ctx, `SELECT concat_ws('|', id, stream_name, type, position, global_position, data, metadata, time)
+FROM `+ns.Schema()+`.messages ORDER BY global_position`)
 		require.NoError(t, err)
-		defer rows.Close()
-		out := map[string]int64{}
-		for rows.Next() {
-			var name string
-			var h int64
-			require.NoError(t, rows.Scan(&name, &h))
-			out[name] = h
-		}
-		require.NoError(t, rows.Err())
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
 		return out
-	}
-	generation := func(ns *postgres.Namespace) string {
-		var expr string
-		require.NoError(t, conn.QueryRow(ctx, `SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
-JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
-WHERE d.adrelid = $1::regclass AND a.attname = 'group_hash'`, ns.Schema()+".messages").Scan(&expr))
-		return expr
 	}
 	applied := func(ns *postgres.Namespace) []string {
 		rows, err := conn.Query(ctx, "SELECT version FROM "+ns.Schema()+".schema_migrations ORDER BY version")
@@ -247,46 +241,65 @@ WHERE d.adrelid = $1::regclass AND a.attname = 'group_hash'`, ns.Schema()+".mess
 		require.NoError(t, err)
 		return versions
 	}
-	before := hashes(full)
+	tables := func(ns *postgres.Namespace) []string {
+		rows, err := conn.Query(ctx, "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", ns.Schema())
+		require.NoError(t, err)
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return names
+	}
+	before := rowsOf(full)
 	require.Len(t, before, len(streams))
 	assert.Equal(t, []string{"001_message_db"}, applied(full))
 
 	// s did not create these namespaces: opening them migrates them.
 	fullNow, err := s.Namespace(ctx, full.ID())
 	require.NoError(t, err)
-	_, err = s.Namespace(ctx, empty.ID())
+	emptyNow, err := s.Namespace(ctx, empty.ID())
 	require.NoError(t, err)
-	all, err := migrations.Namespace(migrations.Postgres)
-	require.NoError(t, err)
-	files, err := fs.Glob(all, "*.sql")
-	require.NoError(t, err)
-	var latest []string
-	for _, f := range files {
-		latest = append(latest, strings.TrimSuffix(f, ".sql"))
-	}
-	require.Greater(t, len(latest), 2)
 	for _, ns := range []*postgres.Namespace{full, empty} {
-		assert.Equal(t, latest, applied(ns), "%s: every migration applied", ns.ID())
+		assert.Equal(t, namespaceVersions(t), applied(ns), ns.ID())
+		assert.Equal(t, []string{"category_type_summary", "messages", "schema_migrations", "stream_summary", "stream_type_summary",
+			"type_category_summary", "type_stream_summary", "type_summary"}, tables(ns), "%s: nothing left of the rebuild", ns.ID())
+		assertMessageDBColumns(t, conn, ns.Schema())
 	}
-	assert.Equal(t, before, hashes(full), "group hashes unchanged")
-	for _, name := range streams {
-		h, ok := domain.GroupHash(name)
-		require.True(t, ok, name)
-		assert.Equal(t, h, before[name], "%s: the domain's group hash", name)
-	}
-	assert.Contains(t, generation(full), "group_hash(", "a namespace with messages keeps its column")
-	assert.NotContains(t, generation(empty), "group_hash(", "an empty namespace's column inlines nothing")
+	assert.Equal(t, before, rowsOf(full), "every message kept as it was")
 
-	write(t, fullNow, "acct-99", msg("A", 99))
-	h, _ := domain.GroupHash("acct-99")
-	assert.Equal(t, h, hashes(full)["acct-99"], "a new message's group hash")
+	r := write(t, fullNow, "acct-99", msg("A", 99))
+	assert.Equal(t, int64(len(streams)+1), r.GlobalPosition, "the global position goes on")
+	assert.Equal(t, int64(1), write(t, emptyNow, "acct-1", msg("A", 1)).GlobalPosition)
+	seen := map[int64]int64{}
 	for member := range int64(3) {
 		msgs, err := fullNow.GetCategoryMessages(ctx, "acct", domain.CategoryOpts{ConsumerGroup: &domain.ConsumerGroup{Member: member, Size: 3}})
 		require.NoError(t, err)
 		for _, m := range msgs {
 			assert.True(t, domain.IsMember(m.StreamName, member, 3), "%s in member %d", m.StreamName, member)
+			seen[m.GlobalPosition] = member
 		}
 	}
-	newNS := newNamespace(t, s)
-	assert.NotContains(t, generation(newNS), "group_hash(", "a new namespace's column inlines nothing")
+	assert.Len(t, seen, len(streams)+1, "the members share every message")
+
+	// The role granted SELECT on the old table reads the new one, and the
+	// reports; it was granted nothing else.
+	roleConn := sqlConn(t, roleURL)
+	var n, reported int64
+	require.NoError(t, roleConn.QueryRow(ctx, "SELECT count(*) FROM "+full.Schema()+".messages").Scan(&n))
+	assert.Equal(t, int64(len(streams)+1), n)
+	require.NoError(t, roleConn.QueryRow(ctx, "SELECT sum(message_count) FROM "+full.Schema()+".category_type_summary").Scan(&reported))
+	assert.Equal(t, n, reported)
+	_, err = roleConn.Exec(ctx, "INSERT INTO "+full.Schema()+".messages (stream_name, type, position) VALUES ('acct-1000', 'A', 0)")
+	assert.ErrorContains(t, err, "permission denied", "a privilege the role did not have")
+}
+
+// namespaceVersions lists the embedded namespace migrations.
+func namespaceVersions(t *testing.T) []string {
+	t.Helper()
+	fsys, err := migrations.Namespace(migrations.Postgres)
+	require.NoError(t, err)
+	names, err := fs.Glob(fsys, "*.sql") // sorted
+	require.NoError(t, err)
+	for i, n := range names {
+		names[i] = strings.TrimSuffix(n, ".sql")
+	}
+	return names
 }

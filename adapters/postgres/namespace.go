@@ -55,8 +55,7 @@ type queries struct {
 	group        string // consumer group filter
 	correlGroup  string // both
 	all          string
-	importLock   string
-	importMax    string
+	importLock   string // locks the table, returns the highest global position
 	importVers   string
 	importInsert string
 	importSeq    string
@@ -104,21 +103,27 @@ WHERE m.stream_name = $1::text AND m.type = $2::text ORDER BY m.position DESC LI
 		category:   q(`SELECT {COLS} FROM {S}.messages m WHERE ` + catFrom + catOrder),
 		correlated: q(`SELECT {COLS} FROM {S}.messages m WHERE ` + catFrom + correlated + catOrder),
 		// The member's global positions come from an index-only scan of
-		// messages_category, which includes group_hash: the rows of
-		// other members' streams are not read.
+		// messages_category, whose last key is group_hash(stream_name):
+		// PostgreSQL takes the hash from the index entry instead of
+		// computing it, and the rows of other members' streams are not
+		// read.
 		group: q(`SELECT {COLS} FROM (
   SELECT m.global_position FROM {S}.messages m
   WHERE ` + catFrom + `
-    AND COALESCE(m.group_hash % $4::bigint = $5::bigint, false)
+    AND COALESCE({S}.group_hash(m.stream_name) % $4::bigint = $5::bigint, false)
   ` + catOrder + `
 ) AS p JOIN {S}.messages m ON m.global_position = p.global_position
 ORDER BY m.global_position`),
+		// With a correlation the rows are read (for their metadata), and
+		// the hash is computed for those of the correlation only.
 		correlGroup: q(`SELECT {COLS} FROM {S}.messages m WHERE ` + catFrom + correlated + `
-  AND COALESCE(m.group_hash % $5::bigint = $6::bigint, false)` + catOrder),
+  AND COALESCE({S}.group_hash(m.stream_name) % $5::bigint = $6::bigint, false)` + catOrder),
 		all: q(`SELECT {COLS} FROM {S}.messages m
 WHERE m.global_position >= $1::bigint ORDER BY m.global_position LIMIT $2::bigint`),
-		importLock: q(`LOCK TABLE {S}.messages IN EXCLUSIVE MODE`),
-		importMax:  q(`SELECT COALESCE(max(m.global_position), 0) FROM {S}.messages m`),
+		// import_lock and import_advance run with the namespace owner's
+		// privileges: a role the namespace is granted to may import
+		// without UPDATE on the table or the sequence.
+		importLock: q(`SELECT {S}.import_lock()`),
 		importVers: q(`SELECT m.stream_name, max(m.position) FROM {S}.messages m
 WHERE m.stream_name = ANY ($1::text[]) GROUP BY m.stream_name`),
 		importInsert: q(`INSERT INTO {S}.messages (global_position, position, time, stream_name, type, data, metadata, id)
@@ -126,7 +131,7 @@ SELECT * FROM ROWS FROM (
   pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::timestamp[]),
   pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::jsonb[]),
   pg_catalog.unnest($7::jsonb[]), pg_catalog.unnest($8::uuid[]))`),
-		importSeq: q(`SELECT pg_catalog.setval('{S}.messages_global_position_seq', $1::bigint)`),
+		importSeq: q(`SELECT {S}.import_advance($1::bigint)`),
 		byIDs:     q(`SELECT {COLS} FROM {S}.messages m WHERE m.id = ANY ($1::uuid[]) ORDER BY m.global_position`),
 		importIDs: q(`SELECT m.id FROM {S}.messages m WHERE m.id = ANY ($1::uuid[])`),
 		// The last entry of the category in the category index, read
@@ -325,6 +330,10 @@ func scanMessages(rows pgx.Rows, limit int64) ([]domain.Message, error) {
 	defer rows.Close()
 	fds := rows.FieldDescriptions()
 	if len(fds) != 8 {
+		rows.Close()
+		if err := rows.Err(); err != nil { // a query that failed has no columns
+			return nil, err
+		}
 		return nil, fmt.Errorf("read %d columns, want 8", len(fds))
 	}
 	var bin [8]bool

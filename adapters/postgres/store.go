@@ -309,8 +309,10 @@ func (s *Store) registry() (string, bun.Ident) {
 }
 
 // CreateNamespace creates an empty namespace in one transaction: its
-// registry row, its schema and the namespace migrations (Message DB's table
-// and functions). On error nothing is left: neither schema nor row.
+// registry row, its schema, the namespace migrations (Message DB's table,
+// functions and views) and the privileges of opts.Grant's roles. On error
+// nothing is left: neither schema nor row. A role that does not exist is an
+// error matching domain.ErrInvalidRole.
 func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error) {
 	if err := domain.ValidateNamespaceID(id); err != nil {
 		return domain.Namespace{}, err
@@ -340,13 +342,72 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 		if err := s.migrator.ApplyNamespaceMigrationTx(ctx, tx, schema); err != nil {
 			return migrationError(ctx, "create namespace "+id, err)
 		}
-		return nil
+		return s.grant(ctx, tx, id, schema, opts.Grant)
 	})
 	if err != nil {
 		return domain.Namespace{}, s.closedOr(err)
 	}
 	s.migrated.Store(id, struct{}{})
 	return row.namespace(), nil
+}
+
+// grant gives each role what an application needs to use the namespace's
+// schema, and to find it in the registry (see domain.NamespaceOptions.Grant),
+// in the transaction tx that creates it. SELECT on every table of the schema
+// covers the messages, the report views and the record of migrations (which
+// a Store reads to know that nothing is left to migrate); EXECUTE on every
+// function covers Message DB's and the import's.
+//
+// Granting on the registry changes its catalog rows, which concurrent
+// creations would update at once ("tuple concurrently updated"): the grants
+// on the registry serialise on a transaction-scoped advisory lock, and are
+// skipped for a role that has them already.
+func (s *Store) grant(ctx context.Context, tx bun.Tx, id, schema string, roles []string) error {
+	if len(roles) == 0 {
+		return nil
+	}
+	// Straight to database/sql: bun would read a "?" in a role's name as a
+	// placeholder.
+	exec := func(r, q string) error {
+		if _, err := tx.Tx.ExecContext(ctx, q); err != nil {
+			if pe, ok := asPgError(err); ok && pe.Code == codeUndefinedObject {
+				return fmt.Errorf("messagedb: postgres: create namespace %q: role %q does not exist: %w", id, r, domain.ErrInvalidRole)
+			}
+			return dbError(ctx, "create namespace "+id+": grant to "+r, err)
+		}
+		return nil
+	}
+	for _, r := range roles {
+		role := bunIdent(r)
+		if err := exec(r, "GRANT USAGE ON SCHEMA "+schema+" TO "+role+";\n"+
+			"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA "+schema+" TO "+role+";\n"+
+			"GRANT SELECT ON ALL TABLES IN SCHEMA "+schema+" TO "+role+";\n"+
+			"GRANT INSERT ON "+schema+".messages TO "+role+";\n"+
+			"GRANT USAGE, SELECT ON SEQUENCE "+schema+".messages_global_position_seq TO "+role); err != nil {
+			return err
+		}
+	}
+	if err := exec("", fmt.Sprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d)", domain.Hash64("messagedb.grant:"+s.mdSchema))); err != nil {
+		return err
+	}
+	for _, r := range roles {
+		var has bool
+		err := tx.Tx.QueryRowContext(ctx, `SELECT pg_catalog.has_schema_privilege($1, $2, 'USAGE')
+  AND pg_catalog.has_table_privilege($1, $3, 'SELECT') AND pg_catalog.has_table_privilege($1, $4, 'SELECT')`,
+			r, s.mdSchema, s.mdSchema+".namespaces", s.mdSchema+".schema_migrations").Scan(&has)
+		if err != nil {
+			return dbError(ctx, "create namespace "+id+": grant to "+r, err)
+		}
+		if has {
+			continue
+		}
+		role := bunIdent(r)
+		if err := exec(r, "GRANT USAGE ON SCHEMA "+s.mdSchema+" TO "+role+";\n"+
+			"GRANT SELECT ON "+s.mdSchema+".namespaces, "+s.mdSchema+".schema_migrations TO "+role); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteNamespace drops the namespace's schema with every message in it,
@@ -447,27 +508,26 @@ func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 }
 
 // migrateNamespace applies the namespace migrations that the namespace's
-// schema lacks, in one transaction that holds its registry row: a delete
-// waits for it, and a namespace deleted meanwhile is not found rather than
-// made again as a bare schema.
+// schema lacks, when there are any (finding none takes nothing but SELECT,
+// so a role the namespace is granted to opens it). Each transaction of a
+// migration holds the namespace's registry row: a delete waits for it, and
+// a namespace deleted meanwhile is not found rather than made again as a
+// bare schema. A migration that runs in several transactions (the rebuild of
+// the messages table) checks the row before it starts.
 func (s *Store) migrateNamespace(ctx context.Context, row registryRow) error {
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	guard := func(ctx context.Context, ex migrate.Execer) error {
 		var one int
-		expr, ident := s.registry()
-		err := tx.NewSelect().TableExpr(expr, ident).ColumnExpr("1").Where("n.id = ?", row.ID).For("SHARE").Scan(ctx, &one)
+		err := ex.QueryRowContext(ctx, "SELECT 1 FROM "+s.mdSchema+".namespaces WHERE id = $1 FOR SHARE", row.ID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return domain.NamespaceNotFound(row.ID)
 		}
 		if err != nil {
 			return dbError(ctx, "migrate namespace "+row.ID, err)
 		}
-		if err := s.migrator.ApplyNamespaceMigrationTx(ctx, tx, row.SchemaName); err != nil {
-			return migrationError(ctx, "migrate namespace "+row.ID, err)
-		}
 		return nil
-	})
-	if err != nil {
-		return s.closedOr(err)
+	}
+	if err := s.migrator.ApplyNamespaceMigrationGuarded(ctx, row.SchemaName, guard); err != nil {
+		return s.closedOr(migrationError(ctx, "migrate namespace "+row.ID, err))
 	}
 	s.migrated.Store(row.ID, struct{}{})
 	return nil

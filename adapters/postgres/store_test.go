@@ -180,14 +180,15 @@ func TestStore_MDB001_2A_T4_CreateNamespaceAppliesMigrations(t *testing.T) {
 	require.NoError(t, err)
 	assert.Subset(t, indexes, []string{"messages_category", "messages_id", "messages_stream", "messages_pkey"})
 
-	// Message DB's columns and types.
+	// Message DB's columns, in its order, with its types (the rest is
+	// TestCompat_MessagesTableIsMessageDBs).
 	rows, err = conn.Query(ctx, `SELECT column_name || ' ' || data_type FROM information_schema.columns
 		WHERE table_schema = $1 AND table_name = 'messages' ORDER BY ordinal_position`, schema)
 	require.NoError(t, err)
 	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	assert.Equal(t, []string{"global_position bigint", "position bigint", "time timestamp without time zone",
-		"stream_name text", "type text", "data jsonb", "metadata jsonb", "id uuid", "group_hash bigint"}, cols)
+		"stream_name text", "type text", "data jsonb", "metadata jsonb", "id uuid"}, cols)
 }
 
 func TestStore_MDB001_2A_T5_CreateNamespaceInsertsIntoRegistry(t *testing.T) {

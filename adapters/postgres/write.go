@@ -171,12 +171,9 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	if _, err := tx.ExecContext(ctx, n.q.importLock); err != nil {
-		return n.fail(ctx, "import: lock", err)
-	}
 	var maxGP int64
-	if err := tx.QueryRowContext(ctx, n.q.importMax).Scan(&maxGP); err != nil {
-		return n.fail(ctx, "import", err)
+	if err := tx.QueryRowContext(ctx, n.q.importLock).Scan(&maxGP); err != nil {
+		return n.fail(ctx, "import: lock", err)
 	}
 	versions, err := n.importVersions(ctx, tx, msgs)
 	if err != nil {

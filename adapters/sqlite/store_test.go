@@ -523,3 +523,20 @@ func TestStore_ContextCanceled(t *testing.T) {
 		assert.Equal(t, domain.NoStream, v, "a canceled write wrote nothing")
 	})
 }
+
+// SQLite has no roles: roles to grant that are valid names (whether or not
+// such a role exists anywhere) are accepted and change nothing.
+func TestStore_GrantHasNoEffect(t *testing.T) {
+	eachMode(t, func(t *testing.T, s *sqlite.Store) {
+		ctx := context.Background()
+		ns, err := s.CreateNamespace(ctx, "granted", domain.NamespaceOptions{Description: "d", Grant: []string{"app", "no_such_role"}})
+		require.NoError(t, err)
+		got, err := s.GetNamespace(ctx, "granted")
+		require.NoError(t, err)
+		assert.Equal(t, ns, got)
+		ms, err := s.MessageStore(ctx, "granted")
+		require.NoError(t, err)
+		_, err = ms.WriteMessage(ctx, "acct-1", domain.NewMessage{Type: "A", Data: []byte(`{}`)}, domain.AnyVersion)
+		require.NoError(t, err)
+	})
+}

@@ -308,3 +308,34 @@ func TestE2E_DefaultDatabase(t *testing.T) {
 	require.NoError(t, err, "the default store is ./messagedb-data")
 	assert.True(t, info.IsDir())
 }
+
+// namespace create --grant gives a PostgreSQL role the use of a namespace,
+// and nothing else: the role's commands work there, and nowhere else.
+func TestE2E_PostgresGrant(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	role, roleURL := pgtest.NewRole(t, url)
+	owner := &exe{t: t, db: url}
+	app := &exe{t: t, db: roleURL}
+
+	owner.run("namespace", "create", "shop", "--grant", role, "--grant", role, "--description", "granted")
+	owner.run("namespace", "create", "other")
+	app.run("--namespace", "shop", "write", "acct-1", "Opened", `{"n":1}`)
+	msgs := jsonLines[domain.Message](t, app.run("--namespace", "shop", "category", "acct", "--member", "0", "--size", "2", "--json"))
+	all := jsonLines[domain.Message](t, app.run("--namespace", "shop", "category", "acct", "--json"))
+	require.Len(t, all, 1)
+	assert.LessOrEqual(t, len(msgs), 1)
+	assert.Contains(t, app.run("namespace", "list"), "granted", "the role reads the registry")
+
+	assert.Contains(t, app.fail("--namespace", "other", "stream", "acct-1").stderr, "permission denied")
+	app.fail("namespace", "create", "mine")
+	app.fail("namespace", "delete", "shop")
+
+	for _, bad := range []string{"public", "pg_monitor", "no_such_role"} {
+		r := owner.fail("namespace", "create", "bad", "--grant", bad)
+		assert.Equal(t, exitUsage, r.code, "--grant %s", bad)
+	}
+	assert.Equal(t, exitUsage, owner.fail("namespace", "list", "--grant", role).code, "--grant is for create")
+	nss := jsonLines[domain.Namespace](t, owner.run("namespace", "list", "--json"))
+	assert.Len(t, nss, 2, "a refused role creates nothing")
+}

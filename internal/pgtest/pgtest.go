@@ -168,6 +168,63 @@ func SharedDatabase(t testing.TB) string {
 	return shared.url
 }
 
+// NewRole creates a role with a unique name in the server of url (a URL
+// from NewDatabase or SharedDatabase) that may log in and nothing else: not
+// a superuser, no CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS, a member
+// of no role. It returns the role's name and url with the role (and its
+// password) as the user. When t finishes, everything granted to the role
+// in url's database is revoked and the role is dropped: a role that still
+// holds privileges in another database fails t then.
+//
+// The throwaway cluster trusts local connections, so the password is only
+// checked by a server from MESSAGEDB_TEST_POSTGRES_URL, whose role must be
+// allowed to CREATE ROLE.
+func NewRole(t testing.TB, url string) (name, roleURL string) {
+	t.Helper()
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	name = "pgtest_role_" + hex.EncodeToString(rnd[:4])
+	password := hex.EncodeToString(rnd[4:]) + "Pw"
+	ident := pgx.Identifier{name}.Sanitize()
+	if err := execSQL(url, "CREATE ROLE "+ident+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '"+password+"'"); err != nil {
+		t.Fatalf("pgtest: create role %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := execSQL(url, "DROP OWNED BY "+ident); err != nil {
+			t.Errorf("pgtest: revoke the privileges of role %s: %v", name, err)
+		}
+		if err := execSQL(url, "DROP ROLE "+ident); err != nil {
+			t.Errorf("pgtest: drop role %s: %v", name, err)
+		}
+	})
+	roleURL, err := withUser(url, name, password)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return name, roleURL
+}
+
+// withUser returns connection string s with its user and password set.
+func withUser(s, user, password string) (string, error) {
+	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
+		u, err := url.Parse(s)
+		if err != nil {
+			return "", fmt.Errorf("parse %s: %w", EnvURL, err)
+		}
+		u.User = url.UserPassword(user, password)
+		q := u.Query()
+		if q.Has("user") || q.Has("password") {
+			q.Del("user")
+			q.Del("password")
+			u.RawQuery = q.Encode()
+		}
+		return u.String(), nil
+	}
+	// keyword/value form: a later keyword overrides an earlier one. The
+	// name and password are made of letters, digits and "_".
+	return s + " user=" + user + " password=" + password, nil
+}
+
 // dropShared drops the database of SharedDatabase, if one was created.
 func dropShared() {
 	shared.mu.Lock()

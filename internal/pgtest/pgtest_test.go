@@ -104,3 +104,31 @@ func TestStopRestart(t *testing.T) {
 	assert.NotEqual(t, first, second, "expected a new cluster directory")
 	assert.Equal(t, "postgres", currentDatabase(t, second))
 }
+
+func TestNewRole(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	admin := connect(t, dbURL)
+	var name string
+	t.Run("Role", func(t *testing.T) {
+		var roleURL string
+		name, roleURL = pgtest.NewRole(t, dbURL)
+		conn := connect(t, roleURL)
+		var user string
+		var super, createDB, createRole bool
+		require.NoError(t, conn.QueryRow(ctx, `SELECT current_user::text, rolsuper, rolcreatedb, rolcreaterole
+			FROM pg_roles WHERE rolname = current_user`).Scan(&user, &super, &createDB, &createRole))
+		require.Equal(t, name, user, "connected as the new role")
+		require.False(t, super || createDB || createRole, "the role has no attribute but LOGIN")
+		require.Equal(t, currentDatabase(t, dbURL), currentDatabase(t, roleURL), "the same database")
+		_, err := conn.Exec(ctx, "CREATE SCHEMA not_allowed")
+		require.Error(t, err, "the role may not create a schema")
+
+		_, err = admin.Exec(ctx, "CREATE TABLE granted (x int); GRANT SELECT ON granted TO "+pgx.Identifier{name}.Sanitize())
+		require.NoError(t, err)
+		require.NoError(t, conn.Close(ctx))
+	})
+	var n int
+	require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = $1", name).Scan(&n))
+	require.Zero(t, n, "the role is dropped when its test ends, with its privileges")
+}
