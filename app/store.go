@@ -3,22 +3,59 @@ package app
 import (
 	"context"
 	"errors"
+	"log/slog"
 
+	"github.com/messagedb-go/messagedb/adapters/postgres"
+	"github.com/messagedb-go/messagedb/adapters/sqlite"
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/ports"
 )
 
 // Store is an open backend: the registry of its namespaces. It is safe for
 // concurrent use. Get one with Open, or wrap a backend you opened yourself
-// with NewStore.
+// with NewStore or NewStoreWith.
 type Store struct {
 	backend ports.Store
+	system  string // ports.SystemPostgreSQL, ...
+	// What watches it (see Options.Observer and Options.Logger): nil for
+	// nothing. inject and consumers are obs as those interfaces, when it
+	// implements them.
+	obs       ports.StoreObserver
+	inject    ports.ContextInjector
+	consumers ports.ConsumerObserver
+	log       *slog.Logger
 }
 
 // NewStore wraps a backend opened by the caller, such as a *sqlite.Store or a
 // *postgres.Store. Closing the returned Store closes the backend.
 func NewStore(backend ports.Store) *Store {
-	return &Store{backend: backend}
+	return NewStoreWith(backend, nil)
+}
+
+// NewStoreWith is NewStore with the options that apply to an open backend:
+// Observer and Logger (see Options); the others are the backend's, and
+// opts may be nil. A PostgreSQL backend reports its listener's reconnections
+// to the observer of its own options (postgres.Options.Observer).
+func NewStoreWith(backend ports.Store, opts *Options) *Store {
+	s := &Store{backend: backend, system: system(backend)}
+	if opts == nil {
+		return s
+	}
+	s.obs, s.log = opts.Observer, opts.Logger
+	s.inject, _ = opts.Observer.(ports.ContextInjector)
+	s.consumers, _ = opts.Observer.(ports.ConsumerObserver)
+	return s
+}
+
+// system names the backend as OpenTelemetry does.
+func system(backend ports.Store) string {
+	switch backend.(type) {
+	case *postgres.Store:
+		return ports.SystemPostgreSQL
+	case *sqlite.Store:
+		return ports.SystemSQLite
+	}
+	return ports.SystemOther
 }
 
 // Backend returns the backend the store wraps, for what this package does
@@ -40,7 +77,17 @@ func (s *Store) Limits() domain.Limits {
 // namespaces it handed out fails with an error matching domain.ErrClosed,
 // whatever the backend. Close may be called again, and concurrently with
 // other calls.
-func (s *Store) Close() error { return s.backend.Close() }
+func (s *Store) Close() error {
+	err := s.backend.Close()
+	if s.log != nil {
+		if err != nil {
+			s.log.Error("store closed", LogBackend, s.system, LogError, err)
+		} else {
+			s.log.Info("store closed", LogBackend, s.system)
+		}
+	}
+	return err
+}
 
 // Namespace returns a handle on an existing namespace. A namespace that does
 // not exist matches domain.ErrNamespaceNotFound.
@@ -49,7 +96,7 @@ func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 	if err != nil {
 		return nil, err // it names the namespace
 	}
-	return &Namespace{id: id, store: ms}, nil
+	return &Namespace{id: id, store: ms, obs: s.obs, s: s}, nil
 }
 
 // EnsureNamespace returns a handle on the namespace, creating it with opts
@@ -61,7 +108,7 @@ func (s *Store) EnsureNamespace(ctx context.Context, id string, opts domain.Name
 	if err == nil || !errors.Is(err, domain.ErrNamespaceNotFound) {
 		return n, err
 	}
-	if _, err := s.backend.CreateNamespace(ctx, id, opts); err != nil && !errors.Is(err, domain.ErrNamespaceExists) {
+	if _, err := s.CreateNamespace(ctx, id, opts); err != nil && !errors.Is(err, domain.ErrNamespaceExists) {
 		return nil, domain.Wrapf(err, "create namespace %s", id)
 	}
 	return s.Namespace(ctx, id)
@@ -70,13 +117,26 @@ func (s *Store) EnsureNamespace(ctx context.Context, id string, opts domain.Name
 // CreateNamespace creates an empty namespace. A taken id matches
 // domain.ErrNamespaceExists, an invalid one domain.ErrInvalidNamespace.
 func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error) {
-	return s.backend.CreateNamespace(ctx, id, opts)
+	if s.obs == nil {
+		return s.backend.CreateNamespace(ctx, id, opts)
+	}
+	var ns domain.Namespace
+	err := s.observe(ctx, &ports.Call{Operation: ports.OpCreateNamespace, System: s.system, Namespace: id}, func(ctx context.Context) (err error) {
+		ns, err = s.backend.CreateNamespace(ctx, id, opts)
+		return err
+	})
+	return ns, err
 }
 
 // DeleteNamespace deletes the namespace and all its messages. A missing
 // namespace matches domain.ErrNamespaceNotFound.
 func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
-	return s.backend.DeleteNamespace(ctx, id)
+	if s.obs == nil {
+		return s.backend.DeleteNamespace(ctx, id)
+	}
+	return s.observe(ctx, &ports.Call{Operation: ports.OpDeleteNamespace, System: s.system, Namespace: id}, func(ctx context.Context) error {
+		return s.backend.DeleteNamespace(ctx, id)
+	})
 }
 
 // GetNamespace returns a namespace's attributes, or an error matching
@@ -92,17 +152,20 @@ func (s *Store) ListNamespaces(ctx context.Context) ([]domain.Namespace, error) 
 
 // Namespace is a handle on one namespace's messages, which an application
 // keeps for its lifetime. It is safe for concurrent use. Its methods are thin
-// wrappers over ports.MessageStore: see there for the full contract.
+// wrappers over ports.MessageStore (see there for the full contract) that
+// tell the Store's observer, when it has one, of each call.
 type Namespace struct {
 	id    string
 	store ports.MessageStore
+	obs   ports.StoreObserver // the Store's, nil when none
+	s     *Store
 }
 
 // ID returns the namespace's id.
 func (n *Namespace) ID() string { return n.id }
 
 // MessageStore returns the namespace's message store, for what this type
-// does not offer.
+// does not offer. Calls made on it directly are not observed.
 func (n *Namespace) MessageStore() ports.MessageStore { return n.store }
 
 // Write appends msg to the stream and returns where it was stored. With an
@@ -113,20 +176,31 @@ func (n *Namespace) MessageStore() ports.MessageStore { return n.store }
 // metadata) is an idempotent retry, while a stored id with anything else is
 // a *domain.DuplicateMessageIDError.
 func (n *Namespace) Write(ctx context.Context, stream string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
-	return n.store.WriteMessage(ctx, stream, msg, expected)
+	if n.obs == nil {
+		return n.store.WriteMessage(ctx, stream, msg, expected)
+	}
+	return n.observeWrite(ctx, "", stream, msg, expected)
 }
 
 // WriteBatch appends msgs to one stream, all or nothing, at consecutive
 // positions. expected is checked before the first message.
 func (n *Namespace) WriteBatch(ctx context.Context, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
-	return n.store.WriteMessages(ctx, stream, msgs, expected)
+	if n.obs == nil {
+		return n.store.WriteMessages(ctx, stream, msgs, expected)
+	}
+	return n.observeWrites(ctx, ports.OpWriteMessages, "", stream, msgs, expected)
 }
 
 // Read returns a stream's messages from opts.Position (inclusive), at most
 // opts.Limit() of them (1000 by default). A stream that does not exist has
 // no messages.
 func (n *Namespace) Read(ctx context.Context, stream string, opts domain.GetOpts) ([]domain.Message, error) {
-	return n.store.GetStreamMessages(ctx, stream, opts)
+	if n.obs == nil {
+		return n.store.GetStreamMessages(ctx, stream, opts)
+	}
+	return n.observeRead(ctx, n.call(ports.OpGetStreamMessages, "", stream, ""), func(ctx context.Context) ([]domain.Message, error) {
+		return n.store.GetStreamMessages(ctx, stream, opts)
+	})
 }
 
 // ReadCategory returns the messages of a category's streams in global
@@ -134,7 +208,10 @@ func (n *Namespace) Read(ctx context.Context, stream string, opts domain.GetOpts
 // group and correlation. Consumers (NewConsumer) page through a category
 // with it.
 func (n *Namespace) ReadCategory(ctx context.Context, category string, opts domain.CategoryOpts) ([]domain.Message, error) {
-	return n.store.GetCategoryMessages(ctx, category, opts)
+	if n.obs == nil {
+		return n.store.GetCategoryMessages(ctx, category, opts)
+	}
+	return n.observeReadCategory(ctx, "", category, opts)
 }
 
 // LastGlobalPosition returns the global position of the category's last
@@ -142,28 +219,47 @@ func (n *Namespace) ReadCategory(ctx context.Context, category string, opts doma
 // (a consumer, see Consumer.Lag) has to get to. One indexed look-up on
 // every backend.
 func (n *Namespace) LastGlobalPosition(ctx context.Context, category string) (int64, error) {
-	return n.store.GetLastGlobalPosition(ctx, category)
+	if n.obs == nil {
+		return n.store.GetLastGlobalPosition(ctx, category)
+	}
+	return n.observeLastGlobalPosition(ctx, "", category)
 }
 
 // ReadAll returns the messages of every stream of the namespace in global
 // position order from opts.StartPosition(); only opts.Position and
 // opts.BatchSize are used.
 func (n *Namespace) ReadAll(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
-	return n.store.GetAllMessages(ctx, opts)
+	if n.obs == nil {
+		return n.store.GetAllMessages(ctx, opts)
+	}
+	return n.observeRead(ctx, n.call(ports.OpGetAllMessages, "", "", ""), func(ctx context.Context) ([]domain.Message, error) {
+		return n.store.GetAllMessages(ctx, opts)
+	})
 }
 
 // Last returns the stream's last message, or its last of msgType when
 // msgType is not empty. When there is none the error matches
 // domain.ErrStreamNotFound.
 func (n *Namespace) Last(ctx context.Context, stream, msgType string) (domain.Message, error) {
-	return n.store.GetLastStreamMessage(ctx, stream, msgType)
+	if n.obs == nil {
+		return n.store.GetLastStreamMessage(ctx, stream, msgType)
+	}
+	return n.observeLast(ctx, "", stream, msgType)
 }
 
 // Version returns the position of the stream's last message, or
 // domain.NoStream (-1) when it has none: the expected version of the next
 // write.
 func (n *Namespace) Version(ctx context.Context, stream string) (int64, error) {
-	return n.store.GetStreamVersion(ctx, stream)
+	if n.obs == nil {
+		return n.store.GetStreamVersion(ctx, stream)
+	}
+	var v int64
+	err := n.s.observe(ctx, n.call(ports.OpStreamVersion, "", stream, ""), func(ctx context.Context) (err error) {
+		v, err = n.store.GetStreamVersion(ctx, stream)
+		return err
+	})
+	return v, err
 }
 
 // Import stores messages as they are, keeping ids, positions, global
@@ -174,5 +270,16 @@ func (n *Namespace) Import(ctx context.Context, msgs []domain.Message) error {
 	if !ok {
 		return domain.Wrapf(ErrUnsupported, "import into namespace %s", n.id)
 	}
-	return imp.ImportMessages(ctx, msgs)
+	if n.obs == nil {
+		return imp.ImportMessages(ctx, msgs)
+	}
+	c := n.call(ports.OpImportMessages, "", "", "")
+	c.Messages = len(msgs)
+	return n.s.observe(ctx, c, func(ctx context.Context) error {
+		err := imp.ImportMessages(ctx, msgs)
+		if err == nil && len(msgs) > 0 {
+			c.GlobalPosition = msgs[len(msgs)-1].GlobalPosition
+		}
+		return err
+	})
 }
