@@ -147,14 +147,14 @@ func TestSpans(t *testing.T) {
 func TestErrorType(t *testing.T) {
 	for err, want := range map[error]string{
 		&domain.VersionConflictError{StreamName: "a-1", Expected: 1, Actual: 2}: "version_conflict",
-		domain.NamespaceNotFound("x"):                                          "namespace_not_found",
-		&domain.MessageTooLargeError{}:                                         "message_too_large",
-		domain.ErrInvalidMessage:                                               "invalid_message",
-		domain.ErrInvalidBatchSize:                                             "invalid_options",
-		domain.ErrClosed:                                                       "closed",
-		context.DeadlineExceeded:                                               "deadline_exceeded",
-		context.Canceled:                                                       "canceled",
-		assert.AnError:                                                         "_OTHER",
+		domain.NamespaceNotFound("x"):                                           "namespace_not_found",
+		&domain.MessageTooLargeError{}:                                          "message_too_large",
+		domain.ErrInvalidMessage:                                                "invalid_message",
+		domain.ErrInvalidBatchSize:                                              "invalid_options",
+		domain.ErrClosed:                                                        "closed",
+		context.DeadlineExceeded:                                                "deadline_exceeded",
+		context.Canceled:                                                        "canceled",
+		assert.AnError:                                                          "_OTHER",
 	} {
 		assert.Equal(t, want, otelobserver.ErrorType(err), "%v", err)
 	}
