@@ -337,7 +337,7 @@ func (c *Consumer) PositionStream() string { return c.positionStream }
 // Position returns the stored position: the global position of the last
 // message handled when it was last stored, or 0 when none is stored.
 func (c *Consumer) Position(ctx context.Context) (int64, error) {
-	msg, err := c.ns.lastBy(ctx, c.opts.ID, c.positionStream, PositionMessageType)
+	msg, err := c.ns.Last(c.storeContext(ctx), c.positionStream, PositionMessageType)
 	if errors.Is(err, domain.ErrStreamNotFound) {
 		return 0, nil
 	}
@@ -380,7 +380,8 @@ func (c *Consumer) Lag(ctx context.Context) (int64, error) {
 			handled = stored
 		}
 	}
-	last, err := c.ns.lastGlobalPositionBy(ctx, c.opts.ID, c.category)
+	sctx := c.storeContext(ctx)
+	last, err := c.ns.LastGlobalPosition(sctx, c.category)
 	if err != nil {
 		return 0, domain.Wrapf(err, "consumer %s: lag", c.opts.ID)
 	}
@@ -389,7 +390,7 @@ func (c *Consumer) Lag(ctx context.Context) (int64, error) {
 	}
 	if c.opts.Group != nil || c.opts.Correlation != "" {
 		one := int64(1)
-		next, err := c.ns.readCategoryBy(ctx, c.opts.ID, c.category, domain.CategoryOpts{Position: handled + 1, BatchSize: &one,
+		next, err := c.ns.ReadCategory(sctx, c.category, domain.CategoryOpts{Position: handled + 1, BatchSize: &one,
 			ConsumerGroup: c.opts.Group, Correlation: c.opts.Correlation})
 		if err != nil {
 			return 0, domain.Wrapf(err, "consumer %s: lag", c.opts.ID)
@@ -479,6 +480,7 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 		} // else poll: a wake-up is an optimisation, never a requirement
 	}
 
+	sctx := c.storeContext(ctx) // for the reads: the handler gets ctx
 	batch := c.opts.BatchSize
 	readOpts := domain.CategoryOpts{BatchSize: &batch, Correlation: c.opts.Correlation, ConsumerGroup: c.opts.Group}
 	readUpTo := next - 1 // next is at least 1
@@ -489,7 +491,7 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 			return nil
 		}
 		readOpts.Position = next
-		msgs, rerr := c.ns.readCategoryBy(ctx, c.opts.ID, c.category, readOpts)
+		msgs, rerr := c.ns.ReadCategory(sctx, c.category, readOpts)
 		if rerr != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -544,6 +546,16 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 		}
 		timer.Stop()
 	}
+}
+
+// storeContext returns the context of a store call the consumer makes for
+// itself (reading its category or position, writing its position), marked
+// as the consumer's for the store's observer. Without one it is ctx.
+func (c *Consumer) storeContext(ctx context.Context) context.Context {
+	if c.ns.s.obs == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, consumerKey{}, c.opts.ID)
 }
 
 // info describes the consumer to its observer.
@@ -734,7 +746,7 @@ func (r *run) storePosition(ctx context.Context) error {
 	}
 	data := fmt.Appendf(nil, `{"position":%d}`, r.handled)
 	msg := domain.NewMessage{Type: PositionMessageType, Data: data}
-	if _, err := r.c.ns.writeBy(ctx, r.c.opts.ID, r.c.positionStream, msg, domain.AnyVersion); err != nil {
+	if _, err := r.c.ns.Write(r.c.storeContext(ctx), r.c.positionStream, msg, domain.AnyVersion); err != nil {
 		return domain.Wrapf(err, "consumer %s: store position %d", r.c.opts.ID, r.handled)
 	}
 	r.stored, r.pending = r.handled, 0

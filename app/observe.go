@@ -8,16 +8,33 @@ import (
 	"github.com/messagedb-go/messagedb/ports"
 )
 
-// The observed paths of Namespace's methods: each method checks its
-// observer once, and comes here only when there is one.
+// observed is a namespace's message store under its Store's observer: a
+// Namespace of a Store with an observer holds one in place of the
+// backend's, so that a Store without one calls the backend directly, at no
+// cost.
+type observed struct {
+	ms ports.MessageStore
+	s  *Store
+	id string // the namespace's
+}
 
-// call describes a call on the namespace, made by consumer ("" for the
-// application) on stream or category.
-func (n *Namespace) call(op ports.Operation, consumer, stream, category string) *ports.Call {
+var (
+	_ ports.MessageStore = (*observed)(nil)
+	_ ports.Importer     = (*observed)(nil)
+	_ ports.Watcher      = (*observed)(nil)
+)
+
+// consumerKey is the context key under which a consumer marks the store
+// calls it makes for itself (see Consumer.storeContext): its id.
+type consumerKey struct{}
+
+// call describes a call on the namespace, on stream or category.
+func (o *observed) call(ctx context.Context, op ports.Operation, stream, category string) *ports.Call {
 	if stream != "" {
 		category = domain.Category(stream)
 	}
-	return &ports.Call{Operation: op, System: n.s.system, Namespace: n.id, Stream: stream, Category: category, Consumer: consumer}
+	consumer, _ := ctx.Value(consumerKey{}).(string)
+	return &ports.Call{Operation: op, System: o.s.system, Namespace: o.id, Stream: stream, Category: category, Consumer: consumer}
 }
 
 // observe makes the call f under the observer.
@@ -28,34 +45,49 @@ func (s *Store) observe(ctx context.Context, c *ports.Call, f func(context.Conte
 	return err
 }
 
-func (n *Namespace) observeRead(ctx context.Context, c *ports.Call, read func(context.Context) ([]domain.Message, error)) ([]domain.Message, error) {
-	ctx = n.obs.StartCall(ctx, c)
+func (o *observed) read(ctx context.Context, c *ports.Call, read func(context.Context) ([]domain.Message, error)) ([]domain.Message, error) {
+	ctx = o.s.obs.StartCall(ctx, c)
 	msgs, err := read(ctx)
 	c.Returned = len(msgs)
-	n.obs.EndCall(ctx, c, err)
+	o.s.obs.EndCall(ctx, c, err)
 	return msgs, err
 }
 
-func (n *Namespace) observeReadCategory(ctx context.Context, consumer, category string, opts domain.CategoryOpts) ([]domain.Message, error) {
-	return n.observeRead(ctx, n.call(ports.OpGetCategoryMessages, consumer, "", category), func(ctx context.Context) ([]domain.Message, error) {
-		return n.store.GetCategoryMessages(ctx, category, opts)
+func (o *observed) WriteMessage(ctx context.Context, stream string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
+	res, err := o.write(ctx, ports.OpWriteMessage, stream, []domain.NewMessage{msg}, expected)
+	if err != nil {
+		return domain.WriteResult{}, err
+	}
+	return res[0], nil
+}
+
+func (o *observed) WriteMessages(ctx context.Context, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
+	return o.write(ctx, ports.OpWriteMessages, stream, msgs, expected)
+}
+
+func (o *observed) GetStreamMessages(ctx context.Context, stream string, opts domain.GetOpts) ([]domain.Message, error) {
+	return o.read(ctx, o.call(ctx, ports.OpGetStreamMessages, stream, ""), func(ctx context.Context) ([]domain.Message, error) {
+		return o.ms.GetStreamMessages(ctx, stream, opts)
 	})
 }
 
-func (n *Namespace) observeLastGlobalPosition(ctx context.Context, consumer, category string) (int64, error) {
-	var last int64
-	err := n.s.observe(ctx, n.call(ports.OpGetLastGlobalPosition, consumer, "", category), func(ctx context.Context) (err error) {
-		last, err = n.store.GetLastGlobalPosition(ctx, category)
-		return err
+func (o *observed) GetCategoryMessages(ctx context.Context, category string, opts domain.CategoryOpts) ([]domain.Message, error) {
+	return o.read(ctx, o.call(ctx, ports.OpGetCategoryMessages, "", category), func(ctx context.Context) ([]domain.Message, error) {
+		return o.ms.GetCategoryMessages(ctx, category, opts)
 	})
-	return last, err
 }
 
-func (n *Namespace) observeLast(ctx context.Context, consumer, stream, msgType string) (domain.Message, error) {
-	c := n.call(ports.OpGetLastStreamMessage, consumer, stream, "")
+func (o *observed) GetAllMessages(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
+	return o.read(ctx, o.call(ctx, ports.OpGetAllMessages, "", ""), func(ctx context.Context) ([]domain.Message, error) {
+		return o.ms.GetAllMessages(ctx, opts)
+	})
+}
+
+func (o *observed) GetLastStreamMessage(ctx context.Context, stream, msgType string) (domain.Message, error) {
+	c := o.call(ctx, ports.OpGetLastStreamMessage, stream, "")
 	var msg domain.Message
-	err := n.s.observe(ctx, c, func(ctx context.Context) (err error) {
-		msg, err = n.store.GetLastStreamMessage(ctx, stream, msgType)
+	err := o.s.observe(ctx, c, func(ctx context.Context) (err error) {
+		msg, err = o.ms.GetLastStreamMessage(ctx, stream, msgType)
 		if err == nil {
 			c.Returned = 1
 		}
@@ -64,70 +96,79 @@ func (n *Namespace) observeLast(ctx context.Context, consumer, stream, msgType s
 	return msg, err
 }
 
-// The calls a consumer makes, as the namespace's methods but told apart.
-
-func (n *Namespace) readCategoryBy(ctx context.Context, consumer, category string, opts domain.CategoryOpts) ([]domain.Message, error) {
-	if n.obs == nil {
-		return n.store.GetCategoryMessages(ctx, category, opts)
-	}
-	return n.observeReadCategory(ctx, consumer, category, opts)
+func (o *observed) GetStreamVersion(ctx context.Context, stream string) (int64, error) {
+	var v int64
+	err := o.s.observe(ctx, o.call(ctx, ports.OpStreamVersion, stream, ""), func(ctx context.Context) (err error) {
+		v, err = o.ms.GetStreamVersion(ctx, stream)
+		return err
+	})
+	return v, err
 }
 
-func (n *Namespace) lastGlobalPositionBy(ctx context.Context, consumer, category string) (int64, error) {
-	if n.obs == nil {
-		return n.store.GetLastGlobalPosition(ctx, category)
-	}
-	return n.observeLastGlobalPosition(ctx, consumer, category)
+func (o *observed) GetLastGlobalPosition(ctx context.Context, category string) (int64, error) {
+	var last int64
+	err := o.s.observe(ctx, o.call(ctx, ports.OpGetLastGlobalPosition, "", category), func(ctx context.Context) (err error) {
+		last, err = o.ms.GetLastGlobalPosition(ctx, category)
+		return err
+	})
+	return last, err
 }
 
-func (n *Namespace) lastBy(ctx context.Context, consumer, stream, msgType string) (domain.Message, error) {
-	if n.obs == nil {
-		return n.store.GetLastStreamMessage(ctx, stream, msgType)
+// ImportMessages imports into the backend's message store, or returns an
+// error matching ErrUnsupported when it is no ports.Importer.
+func (o *observed) ImportMessages(ctx context.Context, msgs []domain.Message) error {
+	imp, ok := o.ms.(ports.Importer)
+	if !ok {
+		return domain.Wrapf(ErrUnsupported, "import into namespace %s", o.id)
 	}
-	return n.observeLast(ctx, consumer, stream, msgType)
+	c := o.call(ctx, ports.OpImportMessages, "", "")
+	c.Messages = len(msgs)
+	return o.s.observe(ctx, c, func(ctx context.Context) error {
+		err := imp.ImportMessages(ctx, msgs)
+		if err == nil && len(msgs) > 0 {
+			c.GlobalPosition = msgs[len(msgs)-1].GlobalPosition
+		}
+		return err
+	})
 }
 
-func (n *Namespace) writeBy(ctx context.Context, consumer, stream string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
-	if n.obs == nil {
-		return n.store.WriteMessage(ctx, stream, msg, expected)
+// WatchCategory watches the backend's message store (not an observed
+// call), or returns an error matching ErrUnsupported when it is no
+// ports.Watcher: consumers then poll.
+func (o *observed) WatchCategory(ctx context.Context, category string) (<-chan struct{}, error) {
+	w, ok := o.ms.(ports.Watcher)
+	if !ok {
+		return nil, domain.Wrapf(ErrUnsupported, "watch namespace %s", o.id)
 	}
-	return n.observeWrite(ctx, consumer, stream, msg, expected)
+	return w.WatchCategory(ctx, category)
 }
 
-func (n *Namespace) observeWrite(ctx context.Context, consumer, stream string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
-	res, err := n.observeWrites(ctx, ports.OpWriteMessage, consumer, stream, []domain.NewMessage{msg}, expected)
-	if err != nil {
-		return domain.WriteResult{}, err
-	}
-	return res[0], nil
-}
-
-// observeWrites makes a write (op: OpWriteMessage with one message, or
+// write makes a write (op: OpWriteMessage with one message, or
 // OpWriteMessages) under the observer.
-func (n *Namespace) observeWrites(ctx context.Context, op ports.Operation, consumer, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
-	c := n.call(op, consumer, stream, "")
+func (o *observed) write(ctx context.Context, op ports.Operation, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
+	c := o.call(ctx, op, stream, "")
 	c.Messages, c.Expected = len(msgs), expected
-	ctx = n.obs.StartCall(ctx, c)
+	ctx = o.s.obs.StartCall(ctx, c)
 	var res []domain.WriteResult
 	var err error
-	if consumer == "" {
-		res, err = n.carryingWrite(ctx, op, stream, msgs, expected)
-	} else { // a position: no one handles it
-		res, err = n.write(ctx, op, stream, msgs, expected)
+	if c.Consumer == "" {
+		res, err = o.carryingWrite(ctx, op, stream, msgs, expected)
+	} else { // a consumer's position: no one handles it
+		res, err = o.backendWrite(ctx, op, stream, msgs, expected)
 	}
 	if err == nil && len(res) > 0 {
 		c.GlobalPosition = res[len(res)-1].GlobalPosition
 	}
-	n.obs.EndCall(ctx, c, err)
+	o.s.obs.EndCall(ctx, c, err)
 	return res, err
 }
 
-// write makes a write as op says.
-func (n *Namespace) write(ctx context.Context, op ports.Operation, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
+// backendWrite makes a write as op says.
+func (o *observed) backendWrite(ctx context.Context, op ports.Operation, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
 	if op == ports.OpWriteMessages {
-		return n.store.WriteMessages(ctx, stream, msgs, expected)
+		return o.ms.WriteMessages(ctx, stream, msgs, expected)
 	}
-	res, err := n.store.WriteMessage(ctx, stream, msgs[0], expected)
+	res, err := o.ms.WriteMessage(ctx, stream, msgs[0], expected)
 	if err != nil {
 		return nil, err
 	}
@@ -149,11 +190,11 @@ func (n *Namespace) write(ctx context.Context, op ports.Operation, stream string
 //     *domain.DuplicateMessageIDError on metadata, the messages stored under
 //     those ids are read, and the write is made again with their context in
 //     place of this one's, so that the store compares the rest as ever.
-func (n *Namespace) carryingWrite(ctx context.Context, op ports.Operation, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
-	if n.s.inject == nil {
-		return n.write(ctx, op, stream, msgs, expected)
+func (o *observed) carryingWrite(ctx context.Context, op ports.Operation, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
+	if o.s.inject == nil {
+		return o.backendWrite(ctx, op, stream, msgs, expected)
 	}
-	tc := n.s.inject.InjectContext(ctx)
+	tc := o.s.inject.InjectContext(ctx)
 	var carried []domain.NewMessage
 	var added []bool
 	for i, m := range msgs {
@@ -167,11 +208,11 @@ func (n *Namespace) carryingWrite(ctx context.Context, op ports.Operation, strea
 		carried[i].Metadata, added[i] = meta, true
 	}
 	if carried == nil {
-		return n.write(ctx, op, stream, msgs, expected)
+		return o.backendWrite(ctx, op, stream, msgs, expected)
 	}
-	res, err := n.write(ctx, op, stream, carried, expected)
+	res, err := o.backendWrite(ctx, op, stream, carried, expected)
 	if errors.Is(err, domain.ErrMessageTooLarge) {
-		return n.write(ctx, op, stream, msgs, expected)
+		return o.backendWrite(ctx, op, stream, msgs, expected)
 	}
 	var dup *domain.DuplicateMessageIDError
 	if !errors.As(err, &dup) || dup.Differs != "metadata" || dup.StoredStreamName != stream {
@@ -181,7 +222,7 @@ func (n *Namespace) carryingWrite(ctx context.Context, op ports.Operation, strea
 	// dup.StoredPosition.
 	first := dup.StoredPosition - int64(dup.Index)
 	count := int64(len(msgs))
-	stored, rerr := n.store.GetStreamMessages(ctx, stream, domain.GetOpts{Position: first, BatchSize: &count})
+	stored, rerr := o.ms.GetStreamMessages(ctx, stream, domain.GetOpts{Position: first, BatchSize: &count})
 	if rerr != nil || len(stored) != len(msgs) {
 		return res, err
 	}
@@ -194,5 +235,5 @@ func (n *Namespace) carryingWrite(ctx context.Context, op ports.Operation, strea
 			again[i].Metadata, _ = domain.WithTraceContext(msgs[i].Metadata, domain.TraceContext(stored[i].Metadata))
 		}
 	}
-	return n.write(ctx, op, stream, again, expected)
+	return o.backendWrite(ctx, op, stream, again, expected)
 }

@@ -93,6 +93,8 @@ func TestObserver_DescribesEveryCall(t *testing.T) {
 			require.NoError(t, err)
 			_, err = ns.Version(ctx, "item-1")
 			require.NoError(t, err)
+			_, err = ns.MessageStore().GetStreamVersion(ctx, "item-1")
+			require.NoError(t, err, "the namespace's message store is observed too")
 			_, err = ns.LastGlobalPosition(ctx, "item")
 			require.NoError(t, err)
 			cp, err := s.EnsureNamespace(ctx, "seencopy", domain.NamespaceOptions{})
@@ -138,7 +140,7 @@ func TestObserver_DescribesEveryCall(t *testing.T) {
 			assert.Equal(t, 1, lasts[0].Returned)
 			assert.Equal(t, "item:position-c1", lasts[1].Stream)
 			assert.Equal(t, "c1", lasts[1].Consumer)
-			assert.Len(t, obs.of(ports.OpStreamVersion), 1)
+			assert.Len(t, obs.of(ports.OpStreamVersion), 2)
 			assert.Len(t, obs.of(ports.OpGetLastGlobalPosition), 1)
 			assert.Equal(t, []ports.Call{{Operation: ports.OpImportMessages, System: b.system, Namespace: "seencopy", Messages: 3, GlobalPosition: 3}},
 				obs.of(ports.OpImportMessages))

@@ -47,7 +47,8 @@ type Options struct {
 
 	// Observer is told of every call on the store and its namespaces
 	// (ports.StoreObserver), such as an *otelobserver.Observer for
-	// OpenTelemetry; nil means none, at no cost. When it is also a
+	// OpenTelemetry; nil means none, at no cost (the namespaces' calls go
+	// straight to the backend). When it is also a
 	// ports.ConsumerObserver, the store's consumers report to it unless
 	// their options name another; when it is a ports.ConnectionObserver,
 	// it is told of the PostgreSQL listener's lost and restored

@@ -96,7 +96,10 @@ func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 	if err != nil {
 		return nil, err // it names the namespace
 	}
-	return &Namespace{id: id, store: ms, obs: s.obs, s: s}, nil
+	if s.obs != nil {
+		ms = &observed{ms: ms, s: s, id: id}
+	}
+	return &Namespace{id: id, store: ms, s: s}, nil
 }
 
 // EnsureNamespace returns a handle on the namespace, creating it with opts
@@ -152,12 +155,13 @@ func (s *Store) ListNamespaces(ctx context.Context) ([]domain.Namespace, error) 
 
 // Namespace is a handle on one namespace's messages, which an application
 // keeps for its lifetime. It is safe for concurrent use. Its methods are thin
-// wrappers over ports.MessageStore (see there for the full contract) that
-// tell the Store's observer, when it has one, of each call.
+// wrappers over ports.MessageStore: see there for the full contract. When
+// the Store has an observer, the message store is wrapped once, here, in
+// one that tells it of each call; otherwise the calls go straight to the
+// backend.
 type Namespace struct {
 	id    string
-	store ports.MessageStore
-	obs   ports.StoreObserver // the Store's, nil when none
+	store ports.MessageStore // observed, when the Store has an observer
 	s     *Store
 }
 
@@ -165,7 +169,10 @@ type Namespace struct {
 func (n *Namespace) ID() string { return n.id }
 
 // MessageStore returns the namespace's message store, for what this type
-// does not offer. Calls made on it directly are not observed.
+// does not offer; its calls are observed as the Namespace's are. It
+// implements ports.Importer and ports.Watcher when the backend's does,
+// and, when the Store has an observer, returns an error matching
+// ErrUnsupported from those that the backend's does not.
 func (n *Namespace) MessageStore() ports.MessageStore { return n.store }
 
 // Write appends msg to the stream and returns where it was stored. With an
@@ -176,31 +183,20 @@ func (n *Namespace) MessageStore() ports.MessageStore { return n.store }
 // metadata) is an idempotent retry, while a stored id with anything else is
 // a *domain.DuplicateMessageIDError.
 func (n *Namespace) Write(ctx context.Context, stream string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
-	if n.obs == nil {
-		return n.store.WriteMessage(ctx, stream, msg, expected)
-	}
-	return n.observeWrite(ctx, "", stream, msg, expected)
+	return n.store.WriteMessage(ctx, stream, msg, expected)
 }
 
 // WriteBatch appends msgs to one stream, all or nothing, at consecutive
 // positions. expected is checked before the first message.
 func (n *Namespace) WriteBatch(ctx context.Context, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
-	if n.obs == nil {
-		return n.store.WriteMessages(ctx, stream, msgs, expected)
-	}
-	return n.observeWrites(ctx, ports.OpWriteMessages, "", stream, msgs, expected)
+	return n.store.WriteMessages(ctx, stream, msgs, expected)
 }
 
 // Read returns a stream's messages from opts.Position (inclusive), at most
 // opts.Limit() of them (1000 by default). A stream that does not exist has
 // no messages.
 func (n *Namespace) Read(ctx context.Context, stream string, opts domain.GetOpts) ([]domain.Message, error) {
-	if n.obs == nil {
-		return n.store.GetStreamMessages(ctx, stream, opts)
-	}
-	return n.observeRead(ctx, n.call(ports.OpGetStreamMessages, "", stream, ""), func(ctx context.Context) ([]domain.Message, error) {
-		return n.store.GetStreamMessages(ctx, stream, opts)
-	})
+	return n.store.GetStreamMessages(ctx, stream, opts)
 }
 
 // ReadCategory returns the messages of a category's streams in global
@@ -208,10 +204,7 @@ func (n *Namespace) Read(ctx context.Context, stream string, opts domain.GetOpts
 // group and correlation. Consumers (NewConsumer) page through a category
 // with it.
 func (n *Namespace) ReadCategory(ctx context.Context, category string, opts domain.CategoryOpts) ([]domain.Message, error) {
-	if n.obs == nil {
-		return n.store.GetCategoryMessages(ctx, category, opts)
-	}
-	return n.observeReadCategory(ctx, "", category, opts)
+	return n.store.GetCategoryMessages(ctx, category, opts)
 }
 
 // LastGlobalPosition returns the global position of the category's last
@@ -219,47 +212,28 @@ func (n *Namespace) ReadCategory(ctx context.Context, category string, opts doma
 // (a consumer, see Consumer.Lag) has to get to. One indexed look-up on
 // every backend.
 func (n *Namespace) LastGlobalPosition(ctx context.Context, category string) (int64, error) {
-	if n.obs == nil {
-		return n.store.GetLastGlobalPosition(ctx, category)
-	}
-	return n.observeLastGlobalPosition(ctx, "", category)
+	return n.store.GetLastGlobalPosition(ctx, category)
 }
 
 // ReadAll returns the messages of every stream of the namespace in global
 // position order from opts.StartPosition(); only opts.Position and
 // opts.BatchSize are used.
 func (n *Namespace) ReadAll(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
-	if n.obs == nil {
-		return n.store.GetAllMessages(ctx, opts)
-	}
-	return n.observeRead(ctx, n.call(ports.OpGetAllMessages, "", "", ""), func(ctx context.Context) ([]domain.Message, error) {
-		return n.store.GetAllMessages(ctx, opts)
-	})
+	return n.store.GetAllMessages(ctx, opts)
 }
 
 // Last returns the stream's last message, or its last of msgType when
 // msgType is not empty. When there is none the error matches
 // domain.ErrStreamNotFound.
 func (n *Namespace) Last(ctx context.Context, stream, msgType string) (domain.Message, error) {
-	if n.obs == nil {
-		return n.store.GetLastStreamMessage(ctx, stream, msgType)
-	}
-	return n.observeLast(ctx, "", stream, msgType)
+	return n.store.GetLastStreamMessage(ctx, stream, msgType)
 }
 
 // Version returns the position of the stream's last message, or
 // domain.NoStream (-1) when it has none: the expected version of the next
 // write.
 func (n *Namespace) Version(ctx context.Context, stream string) (int64, error) {
-	if n.obs == nil {
-		return n.store.GetStreamVersion(ctx, stream)
-	}
-	var v int64
-	err := n.s.observe(ctx, n.call(ports.OpStreamVersion, "", stream, ""), func(ctx context.Context) (err error) {
-		v, err = n.store.GetStreamVersion(ctx, stream)
-		return err
-	})
-	return v, err
+	return n.store.GetStreamVersion(ctx, stream)
 }
 
 // Import stores messages as they are, keeping ids, positions, global
@@ -270,16 +244,5 @@ func (n *Namespace) Import(ctx context.Context, msgs []domain.Message) error {
 	if !ok {
 		return domain.Wrapf(ErrUnsupported, "import into namespace %s", n.id)
 	}
-	if n.obs == nil {
-		return imp.ImportMessages(ctx, msgs)
-	}
-	c := n.call(ports.OpImportMessages, "", "", "")
-	c.Messages = len(msgs)
-	return n.s.observe(ctx, c, func(ctx context.Context) error {
-		err := imp.ImportMessages(ctx, msgs)
-		if err == nil && len(msgs) > 0 {
-			c.GlobalPosition = msgs[len(msgs)-1].GlobalPosition
-		}
-		return err
-	})
+	return imp.ImportMessages(ctx, msgs)
 }
