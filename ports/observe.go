@@ -153,7 +153,8 @@ type ConnectionObserver interface {
 	// connect failed, with attempt counting the failed attempts in a row
 	// and backoff the wait before the next one. err says why.
 	ConnectionLost(conn string, attempt int, backoff time.Duration, err error)
-	// ConnectionRestored is called when the connection is made again
-	// after it was lost, attempts being the attempts that failed between.
+	// ConnectionRestored is called when the connection is made after a
+	// ConnectionLost (it was lost, or a first attempt failed), attempts
+	// being the attempts that failed between.
 	ConnectionRestored(conn string, attempts int)
 }
