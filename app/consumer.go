@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -149,6 +150,22 @@ type ConsumerOptions struct {
 	// Position-1); for a group member, the last of its own messages. It runs
 	// on the consumer's goroutine and should return quickly.
 	OnCaughtUp func(globalPosition int64)
+	// Observer is told when the consumer starts and stops, of each message
+	// it hands to the handler (whose context is the one StartHandle
+	// returns: with OpenTelemetry, the handler's span, continuing the
+	// trace of the write that the message carries), and of its store calls
+	// that failed and are retried; its store calls themselves go to the
+	// store's observer, marked with the consumer's id. Nil means the
+	// store's observer (Options.Observer) when it is a
+	// ports.ConsumerObserver, else none.
+	Observer ports.ConsumerObserver
+	// Logger receives the consumer's records: started, caught up (at
+	// Info the first time, then at Debug), store calls failed and retried
+	// (Warn, with attempt and backoff), handler failures (Warn when
+	// retried, Error when given up), stopped. Each has the consumer's id,
+	// namespace, category and group as attributes (see the Log
+	// constants). Nil means the store's (Options.Logger), else silent.
+	Logger *slog.Logger
 }
 
 // Consumer reads a category in global position order and hands each message
@@ -196,6 +213,10 @@ type Consumer struct {
 	// handled is the global position of the last message handled, as
 	// Run knows it; -1 until Run has read the stored position.
 	handled atomic.Int64
+	// obs and log are what watches the consumer, nil for nothing; log has
+	// the consumer's attributes.
+	obs ports.ConsumerObserver
+	log *slog.Logger
 }
 
 // PositionStreamName returns the stream a consumer stores its position in,
@@ -274,7 +295,19 @@ func (n *Namespace) NewConsumer(category string, h Handler, opts ConsumerOptions
 		g := *opts.Group // the caller may reuse its value
 		opts.Group = &g
 	}
-	c := &Consumer{ns: n, category: category, handler: h, opts: opts, positionStream: stream}
+	c := &Consumer{ns: n, category: category, handler: h, opts: opts, positionStream: stream, obs: opts.Observer, log: opts.Logger}
+	if c.obs == nil {
+		c.obs = n.s.consumers
+	}
+	if c.log == nil {
+		c.log = n.s.log
+	}
+	if c.log != nil {
+		c.log = c.log.With(LogConsumer, opts.ID, LogNamespace, n.id, LogCategory, category)
+		if g := opts.Group; g != nil {
+			c.log = c.log.With(LogGroupMember, g.Member, LogGroupSize, g.Size)
+		}
+	}
 	c.handled.Store(-1)
 	return c, nil
 }
@@ -304,7 +337,7 @@ func (c *Consumer) PositionStream() string { return c.positionStream }
 // Position returns the stored position: the global position of the last
 // message handled when it was last stored, or 0 when none is stored.
 func (c *Consumer) Position(ctx context.Context) (int64, error) {
-	msg, err := c.ns.Last(ctx, c.positionStream, PositionMessageType)
+	msg, err := c.ns.Last(c.storeContext(ctx), c.positionStream, PositionMessageType)
 	if errors.Is(err, domain.ErrStreamNotFound) {
 		return 0, nil
 	}
@@ -347,7 +380,8 @@ func (c *Consumer) Lag(ctx context.Context) (int64, error) {
 			handled = stored
 		}
 	}
-	last, err := c.ns.LastGlobalPosition(ctx, c.category)
+	sctx := c.storeContext(ctx)
+	last, err := c.ns.LastGlobalPosition(sctx, c.category)
 	if err != nil {
 		return 0, domain.Wrapf(err, "consumer %s: lag", c.opts.ID)
 	}
@@ -356,7 +390,7 @@ func (c *Consumer) Lag(ctx context.Context) (int64, error) {
 	}
 	if c.opts.Group != nil || c.opts.Correlation != "" {
 		one := int64(1)
-		next, err := c.ns.ReadCategory(ctx, c.category, domain.CategoryOpts{Position: handled + 1, BatchSize: &one,
+		next, err := c.ns.ReadCategory(sctx, c.category, domain.CategoryOpts{Position: handled + 1, BatchSize: &one,
 			ConsumerGroup: c.opts.Group, Correlation: c.opts.Correlation})
 		if err != nil {
 			return 0, domain.Wrapf(err, "consumer %s: lag", c.opts.ID)
@@ -388,7 +422,19 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 	defer c.running.Store(false)
 	c.handled.Store(-1)
 
-	f := &faults{policy: c.opts.StoreRetry}
+	info := c.info()
+	if c.obs != nil {
+		c.obs.ConsumerStarted(ctx, info)
+	}
+	position := int64(-1) // as stored when Run returns; -1: not read
+	defer func() {        // after the final position is stored
+		if c.obs != nil {
+			c.obs.ConsumerStopped(ctx, info, err)
+		}
+		c.logStop(position, err)
+	}()
+
+	f := &faults{c: c, info: info, policy: c.opts.StoreRetry}
 	var stored int64
 	for {
 		stored, err = c.Position(ctx)
@@ -407,8 +453,11 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 	if stored > 0 {
 		next = stored + 1
 	}
-	r := &run{c: c, faults: f, stored: stored, handled: stored}
+	r := &run{c: c, info: info, faults: f, stored: stored, handled: stored}
 	c.handled.Store(next - 1)
+	if c.log != nil {
+		c.log.Info("consumer started", LogPosition, next-1)
+	}
 	defer func() {
 		// The last position is stored even when ctx is cancelled (that is
 		// how a clean stop repeats nothing), but not forever.
@@ -417,6 +466,7 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 		if perr := r.storePosition(sctx); perr != nil {
 			err = errors.Join(err, perr)
 		}
+		position = r.stored
 	}()
 
 	// Subscribe before the first read, so that no write between that read
@@ -430,16 +480,18 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 		} // else poll: a wake-up is an optimisation, never a requirement
 	}
 
+	sctx := c.storeContext(ctx) // for the reads: the handler gets ctx
 	batch := c.opts.BatchSize
 	readOpts := domain.CategoryOpts{BatchSize: &batch, Correlation: c.opts.Correlation, ConsumerGroup: c.opts.Group}
 	readUpTo := next - 1 // next is at least 1
 	notified := false    // OnCaughtUp called since the last message handled
+	caughtUp := false    // once since Run started
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
 		readOpts.Position = next
-		msgs, rerr := c.ns.ReadCategory(ctx, c.category, readOpts)
+		msgs, rerr := c.ns.ReadCategory(sctx, c.category, readOpts)
 		if rerr != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -468,10 +520,19 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 		if int64(len(msgs)) == batch {
 			continue
 		}
-		if !notified && c.opts.OnCaughtUp != nil {
-			c.opts.OnCaughtUp(readUpTo)
+		if !notified {
+			if c.log != nil {
+				level := slog.LevelDebug
+				if !caughtUp {
+					level = slog.LevelInfo
+				}
+				c.log.Log(ctx, level, "consumer caught up", LogPosition, readUpTo)
+			}
+			if c.opts.OnCaughtUp != nil {
+				c.opts.OnCaughtUp(readUpTo)
+			}
 		}
-		notified = true
+		notified, caughtUp = true, true
 		timer := time.NewTimer(c.opts.PollInterval)
 		select {
 		case <-ctx.Done():
@@ -487,9 +548,37 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 	}
 }
 
+// storeContext returns the context of a store call the consumer makes for
+// itself (reading its category or position, writing its position), marked
+// as the consumer's for the store's observer. Without one it is ctx.
+func (c *Consumer) storeContext(ctx context.Context) context.Context {
+	if c.ns.s.obs == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, consumerKey{}, c.opts.ID)
+}
+
+// info describes the consumer to its observer.
+func (c *Consumer) info() *ports.ConsumerInfo {
+	return &ports.ConsumerInfo{ID: c.opts.ID, Category: c.category, Namespace: c.ns.id, System: c.ns.s.system, Group: c.opts.Group, Lag: c.Lag}
+}
+
+// logStop logs the end of Run: err is what it returns, position the
+// position stored (-1 when it was not read).
+func (c *Consumer) logStop(position int64, err error) {
+	switch {
+	case c.log == nil:
+	case err != nil:
+		c.log.Error("consumer stopped", LogPosition, position, LogError, err)
+	default:
+		c.log.Info("consumer stopped", LogPosition, position)
+	}
+}
+
 // run is the state of one Run.
 type run struct {
 	c       *Consumer
+	info    *ports.ConsumerInfo
 	faults  *faults
 	stored  int64 // position last stored
 	handled int64 // global position of the last message handled
@@ -503,7 +592,7 @@ func (r *run) handle(ctx context.Context, msg domain.Message) (stop bool, err er
 	retry, retrying := c.opts.OnError.(RetryOnError)
 	backoff := retry.MinBackoff
 	for attempt := 1; ; attempt++ {
-		herr := c.handler(ctx, msg)
+		herr := r.callHandler(ctx, msg, attempt)
 		if herr == nil {
 			break
 		}
@@ -511,7 +600,15 @@ func (r *run) handle(ctx context.Context, msg domain.Message) (stop bool, err er
 			return true, nil // cancelled mid-message: hand it again next time
 		}
 		if !retrying || (retry.MaxAttempts > 0 && attempt >= retry.MaxAttempts) {
+			if c.log != nil {
+				c.log.Error("handler failed", LogGlobalPosition, msg.GlobalPosition, LogStream, msg.StreamName,
+					LogType, msg.Type, LogAttempt, attempt, LogError, herr)
+			}
 			return false, &HandlerError{ConsumerID: c.opts.ID, Message: msg, Attempts: attempt, Err: herr}
+		}
+		if c.log != nil {
+			c.log.Warn("handler failed, retrying", LogGlobalPosition, msg.GlobalPosition, LogStream, msg.StreamName,
+				LogType, msg.Type, LogAttempt, attempt, LogBackoff, backoff, LogError, herr)
 		}
 		t := time.NewTimer(backoff)
 		select {
@@ -546,9 +643,24 @@ func (r *run) handle(ctx context.Context, msg domain.Message) (stop bool, err er
 	}
 }
 
+// callHandler hands msg to the handler, under the observer.
+func (r *run) callHandler(ctx context.Context, msg domain.Message, attempt int) error {
+	c := r.c
+	if c.obs == nil {
+		return c.handler(ctx, msg)
+	}
+	h := &ports.Handling{Consumer: r.info, Message: msg, Attempt: attempt}
+	ctx = c.obs.StartHandle(ctx, h)
+	err := c.handler(ctx, msg)
+	c.obs.EndHandle(ctx, h, err)
+	return err
+}
+
 // faults counts the store calls of one Run that failed in a row, and waits
 // between them under the StoreRetry policy.
 type faults struct {
+	c       *Consumer
+	info    *ports.ConsumerInfo
 	policy  StoreRetry
 	failed  int           // calls failed in a row
 	backoff time.Duration // next wait
@@ -568,6 +680,12 @@ func (f *faults) retry(ctx context.Context, err error, wake *<-chan struct{}) bo
 	}
 	if f.backoff == 0 {
 		f.backoff = f.policy.MinBackoff
+	}
+	if f.c.obs != nil {
+		f.c.obs.StoreCallRetry(ctx, f.info, f.failed, f.backoff, err)
+	}
+	if f.c.log != nil {
+		f.c.log.Warn("store call failed, retrying", LogAttempt, f.failed, LogBackoff, f.backoff, LogError, err)
 	}
 	var woken <-chan struct{}
 	if wake != nil {
@@ -628,7 +746,7 @@ func (r *run) storePosition(ctx context.Context) error {
 	}
 	data := fmt.Appendf(nil, `{"position":%d}`, r.handled)
 	msg := domain.NewMessage{Type: PositionMessageType, Data: data}
-	if _, err := r.c.ns.Write(ctx, r.c.positionStream, msg, domain.AnyVersion); err != nil {
+	if _, err := r.c.ns.Write(r.c.storeContext(ctx), r.c.positionStream, msg, domain.AnyVersion); err != nil {
 		return domain.Wrapf(err, "consumer %s: store position %d", r.c.opts.ID, r.handled)
 	}
 	r.stored, r.pending = r.handled, 0

@@ -33,6 +33,15 @@
 // CopyNamespace copies a namespace to another one, on the same backend or
 // another, keeping ids, positions, global positions and times.
 //
+// # Observability
+//
+// Options.Observer takes a ports.StoreObserver told of every call on the
+// store and its namespaces (adapters/otelobserver turns it into
+// OpenTelemetry spans and metrics), and Options.Logger a *slog.Logger for
+// the store's and its consumers' records; ConsumerOptions override both per
+// consumer. Unset, they cost nothing: a namespace handle of a Store without
+// observer calls the backend directly, and nothing is logged.
+//
 // # Errors
 //
 // Errors from the store match the sentinels of the domain package

@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/messagedb-go/messagedb/adapters/postgres"
 	"github.com/messagedb-go/messagedb/adapters/sqlite"
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/ports"
 )
 
 // Options adjust Open. The zero value (or nil) uses each backend's defaults.
@@ -42,6 +44,23 @@ type Options struct {
 	// nothing; a PostgreSQL database must exist in any case (Open still
 	// creates the registry's schema in it).
 	MustExist bool
+
+	// Observer is told of every call on the store and its namespaces
+	// (ports.StoreObserver), such as an *otelobserver.Observer for
+	// OpenTelemetry; nil means none, at no cost (the namespaces' calls go
+	// straight to the backend). When it is also a
+	// ports.ConsumerObserver, the store's consumers report to it unless
+	// their options name another; when it is a ports.ConnectionObserver,
+	// it is told of the PostgreSQL listener's lost and restored
+	// connections; when it is a ports.ContextInjector, the messages
+	// written carry its context in their metadata (see
+	// domain.TraceContextKey).
+	Observer ports.StoreObserver
+	// Logger receives the store's records: opened and closed, connection
+	// lost and restored; and, unless their options name another, those of
+	// its consumers (see ConsumerOptions.Logger). The attribute keys are
+	// the Log constants. Nil means silent.
+	Logger *slog.Logger
 }
 
 // Open opens the store a URL designates, creating and migrating what it
@@ -91,11 +110,17 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		if o.MaxMessageSize != 0 {
 			po.MaxMessageSize = o.MaxMessageSize
 		}
+		if co, _ := o.Observer.(ports.ConnectionObserver); co != nil || o.Logger != nil {
+			if po.Observer != nil {
+				co = bothConnections{po.Observer, co}
+			}
+			po.Observer = connectionEvents{obs: co, log: o.Logger}
+		}
 		s, err := postgres.Open(ctx, t.postgresURL, &po)
 		if err != nil {
 			return nil, domain.Wrapf(err, "open %s", redactURL(url))
 		}
-		return NewStore(s), nil
+		return opened(NewStoreWith(s, &o), url), nil
 	default:
 		so := sqlite.Options{
 			Dir:            t.dir,
@@ -118,7 +143,34 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		if err != nil {
 			return nil, domain.Wrapf(err, "open %s", url)
 		}
-		return NewStore(s), nil
+		return opened(NewStoreWith(s, &o), url), nil
+	}
+}
+
+// opened logs that s is open.
+func opened(s *Store, url string) *Store {
+	if s.log != nil {
+		s.log.Info("store opened", LogBackend, s.system, LogURL, redactURL(url))
+	}
+	return s
+}
+
+// bothConnections tells two connection observers.
+type bothConnections [2]ports.ConnectionObserver
+
+func (b bothConnections) ConnectionLost(conn string, attempt int, backoff time.Duration, err error) {
+	for _, o := range b {
+		if o != nil {
+			o.ConnectionLost(conn, attempt, backoff, err)
+		}
+	}
+}
+
+func (b bothConnections) ConnectionRestored(conn string, attempts int) {
+	for _, o := range b {
+		if o != nil {
+			o.ConnectionRestored(conn, attempts)
+		}
 	}
 }
 

@@ -3,22 +3,59 @@ package app
 import (
 	"context"
 	"errors"
+	"log/slog"
 
+	"github.com/messagedb-go/messagedb/adapters/postgres"
+	"github.com/messagedb-go/messagedb/adapters/sqlite"
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/ports"
 )
 
 // Store is an open backend: the registry of its namespaces. It is safe for
 // concurrent use. Get one with Open, or wrap a backend you opened yourself
-// with NewStore.
+// with NewStore or NewStoreWith.
 type Store struct {
 	backend ports.Store
+	system  string // ports.SystemPostgreSQL, ...
+	// What watches it (see Options.Observer and Options.Logger): nil for
+	// nothing. inject and consumers are obs as those interfaces, when it
+	// implements them.
+	obs       ports.StoreObserver
+	inject    ports.ContextInjector
+	consumers ports.ConsumerObserver
+	log       *slog.Logger
 }
 
 // NewStore wraps a backend opened by the caller, such as a *sqlite.Store or a
 // *postgres.Store. Closing the returned Store closes the backend.
 func NewStore(backend ports.Store) *Store {
-	return &Store{backend: backend}
+	return NewStoreWith(backend, nil)
+}
+
+// NewStoreWith is NewStore with the options that apply to an open backend:
+// Observer and Logger (see Options); the others are the backend's, and
+// opts may be nil. A PostgreSQL backend reports its listener's reconnections
+// to the observer of its own options (postgres.Options.Observer).
+func NewStoreWith(backend ports.Store, opts *Options) *Store {
+	s := &Store{backend: backend, system: system(backend)}
+	if opts == nil {
+		return s
+	}
+	s.obs, s.log = opts.Observer, opts.Logger
+	s.inject, _ = opts.Observer.(ports.ContextInjector)
+	s.consumers, _ = opts.Observer.(ports.ConsumerObserver)
+	return s
+}
+
+// system names the backend as OpenTelemetry does.
+func system(backend ports.Store) string {
+	switch backend.(type) {
+	case *postgres.Store:
+		return ports.SystemPostgreSQL
+	case *sqlite.Store:
+		return ports.SystemSQLite
+	}
+	return ports.SystemOther
 }
 
 // Backend returns the backend the store wraps, for what this package does
@@ -40,7 +77,17 @@ func (s *Store) Limits() domain.Limits {
 // namespaces it handed out fails with an error matching domain.ErrClosed,
 // whatever the backend. Close may be called again, and concurrently with
 // other calls.
-func (s *Store) Close() error { return s.backend.Close() }
+func (s *Store) Close() error {
+	err := s.backend.Close()
+	if s.log != nil {
+		if err != nil {
+			s.log.Error("store closed", LogBackend, s.system, LogError, err)
+		} else {
+			s.log.Info("store closed", LogBackend, s.system)
+		}
+	}
+	return err
+}
 
 // Namespace returns a handle on an existing namespace. A namespace that does
 // not exist matches domain.ErrNamespaceNotFound.
@@ -49,7 +96,10 @@ func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 	if err != nil {
 		return nil, err // it names the namespace
 	}
-	return &Namespace{id: id, store: ms}, nil
+	if s.obs != nil {
+		ms = &observed{ms: ms, s: s, id: id}
+	}
+	return &Namespace{id: id, store: ms, s: s}, nil
 }
 
 // EnsureNamespace returns a handle on the namespace, creating it with opts
@@ -61,7 +111,7 @@ func (s *Store) EnsureNamespace(ctx context.Context, id string, opts domain.Name
 	if err == nil || !errors.Is(err, domain.ErrNamespaceNotFound) {
 		return n, err
 	}
-	if _, err := s.backend.CreateNamespace(ctx, id, opts); err != nil && !errors.Is(err, domain.ErrNamespaceExists) {
+	if _, err := s.CreateNamespace(ctx, id, opts); err != nil && !errors.Is(err, domain.ErrNamespaceExists) {
 		return nil, domain.Wrapf(err, "create namespace %s", id)
 	}
 	return s.Namespace(ctx, id)
@@ -70,13 +120,26 @@ func (s *Store) EnsureNamespace(ctx context.Context, id string, opts domain.Name
 // CreateNamespace creates an empty namespace. A taken id matches
 // domain.ErrNamespaceExists, an invalid one domain.ErrInvalidNamespace.
 func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error) {
-	return s.backend.CreateNamespace(ctx, id, opts)
+	if s.obs == nil {
+		return s.backend.CreateNamespace(ctx, id, opts)
+	}
+	var ns domain.Namespace
+	err := s.observe(ctx, &ports.Call{Operation: ports.OpCreateNamespace, System: s.system, Namespace: id}, func(ctx context.Context) (err error) {
+		ns, err = s.backend.CreateNamespace(ctx, id, opts)
+		return err
+	})
+	return ns, err
 }
 
 // DeleteNamespace deletes the namespace and all its messages. A missing
 // namespace matches domain.ErrNamespaceNotFound.
 func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
-	return s.backend.DeleteNamespace(ctx, id)
+	if s.obs == nil {
+		return s.backend.DeleteNamespace(ctx, id)
+	}
+	return s.observe(ctx, &ports.Call{Operation: ports.OpDeleteNamespace, System: s.system, Namespace: id}, func(ctx context.Context) error {
+		return s.backend.DeleteNamespace(ctx, id)
+	})
 }
 
 // GetNamespace returns a namespace's attributes, or an error matching
@@ -92,17 +155,24 @@ func (s *Store) ListNamespaces(ctx context.Context) ([]domain.Namespace, error) 
 
 // Namespace is a handle on one namespace's messages, which an application
 // keeps for its lifetime. It is safe for concurrent use. Its methods are thin
-// wrappers over ports.MessageStore: see there for the full contract.
+// wrappers over ports.MessageStore: see there for the full contract. When
+// the Store has an observer, the message store is wrapped once, here, in
+// one that tells it of each call; otherwise the calls go straight to the
+// backend.
 type Namespace struct {
 	id    string
-	store ports.MessageStore
+	store ports.MessageStore // observed, when the Store has an observer
+	s     *Store
 }
 
 // ID returns the namespace's id.
 func (n *Namespace) ID() string { return n.id }
 
 // MessageStore returns the namespace's message store, for what this type
-// does not offer.
+// does not offer; its calls are observed as the Namespace's are. It
+// implements ports.Importer and ports.Watcher when the backend's does,
+// and, when the Store has an observer, returns an error matching
+// ErrUnsupported from those that the backend's does not.
 func (n *Namespace) MessageStore() ports.MessageStore { return n.store }
 
 // Write appends msg to the stream and returns where it was stored. With an

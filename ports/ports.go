@@ -2,7 +2,8 @@
 // registry of namespaces and, for each namespace, a message store with
 // Message DB's operations. The adapters in messagedb/adapters implement them;
 // the contracttest package is the executable form of the contracts written
-// here.
+// here. It also declares the observers a store and its consumers report to
+// (observe.go), so that backends and telemetry can share them.
 //
 // Every method is safe for concurrent use by many goroutines. Every method
 // that takes options validates them and its names before touching storage:

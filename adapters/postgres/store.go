@@ -63,6 +63,10 @@ type Options struct {
 	// 255 MiB). A larger message is refused with an error matching
 	// domain.ErrMessageTooLarge; see domain.Limits.
 	MaxMessageSize int64
+	// Observer, when set, is told when the listener's connection (the one
+	// that LISTENs for the notifications that wake watchers, named
+	// "listener") is lost, and when it is back.
+	Observer ports.ConnectionObserver
 
 	// namespaceMigrations replaces the embedded namespace migrations
 	// (tests: a migration that fails).
@@ -246,6 +250,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	_, _ = rand.Read(token)
 	s.token = hex.EncodeToString(token)
 	s.listener = newListener(listenCfg, s.token)
+	s.listener.obs = o.Observer
 	s.notifier = newNotifier(notifyCfg, s.token)
 	return s, nil
 }

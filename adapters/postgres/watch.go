@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/ports"
 )
 
 // WatchCategory returns a channel that receives a value after messages
@@ -59,7 +60,8 @@ const (
 // that have watchers and dispatches notifications to them.
 type listener struct {
 	cfg  *pgx.ConnConfig
-	self string // the payload of the own Store's notifications
+	self string                   // the payload of the own Store's notifications
+	obs  ports.ConnectionObserver // nil: none
 
 	ctx    context.Context // canceled by close
 	cancel context.CancelFunc
@@ -173,12 +175,17 @@ func (l *listener) run() {
 	defer close(l.done)
 	backoff := minBackoff
 	reconnect := false
+	failed := 0 // connection attempts failed in a row
 	for l.ctx.Err() == nil {
 		ctx, cancel := context.WithTimeout(l.ctx, connectTimeout)
 		conn, err := pgx.ConnectConfig(ctx, l.cfg)
 		cancel()
 		if err != nil {
 			l.disconnected()
+			failed++
+			if l.obs != nil && l.ctx.Err() == nil {
+				l.obs.ConnectionLost("listener", failed, backoff, err)
+			}
 			select {
 			case <-l.ctx.Done():
 			case <-time.After(backoff):
@@ -187,13 +194,19 @@ func (l *listener) run() {
 			reconnect = true
 			continue
 		}
-		backoff = minBackoff
-		l.serve(conn, reconnect)
+		if reconnect && l.obs != nil {
+			l.obs.ConnectionRestored("listener", failed)
+		}
+		backoff, failed = minBackoff, 0
+		err = l.serve(conn, reconnect)
 		ctx, cancel = context.WithTimeout(context.Background(), listenerTimeout)
 		_ = conn.Close(ctx)
 		cancel()
 		l.disconnected()
 		reconnect = true
+		if l.obs != nil && l.ctx.Err() == nil {
+			l.obs.ConnectionLost("listener", 0, 0, err)
+		}
 	}
 }
 
@@ -222,14 +235,16 @@ func (c *channel) release() {
 // notifications until the connection fails or the listener is closed. After
 // a reconnection every watcher is woken: notifications sent while the
 // connection was down are lost.
-func (l *listener) serve(conn *pgx.Conn, reconnected bool) {
+//
+// It returns why the connection is given up.
+func (l *listener) serve(conn *pgx.Conn, reconnected bool) error {
 	listened := map[string]bool{}
 	l.mu.Lock()
 	l.pid = conn.PgConn().PID()
 	l.mu.Unlock()
 	for {
 		if err := l.sync(conn, listened); err != nil {
-			return
+			return err
 		}
 		if reconnected {
 			l.wakeAll()
@@ -252,25 +267,25 @@ func (l *listener) serve(conn *pgx.Conn, reconnected bool) {
 
 		switch {
 		case l.ctx.Err() != nil:
-			return
+			return l.ctx.Err()
 		case err == nil && note.Payload == l.self && l.self != "":
 			// The own Store's: its watchers were woken at the write.
 		case err == nil:
 			l.dispatch(note.Channel)
 		case conn.IsClosed():
-			return
+			return fmt.Errorf("connection closed: %w", err)
 		case interrupted && errors.Is(wait.Err(), context.DeadlineExceeded):
 			// Nothing for a while: check that the connection is alive.
 			ctx, cancel := context.WithTimeout(l.ctx, listenerTimeout)
 			err := conn.Ping(ctx)
 			cancel()
 			if err != nil {
-				return
+				return fmt.Errorf("ping: %w", err)
 			}
 		case interrupted:
 			// poked: sync
 		default:
-			return
+			return err
 		}
 	}
 }

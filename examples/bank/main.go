@@ -4,6 +4,7 @@
 //
 //	go run ./examples/bank
 //	MESSAGEDB_URL=sqlite:./bank-data go run ./examples/bank
+//	MESSAGEDB_OTEL=stdout go run ./examples/bank 2>telemetry.json
 //
 // It opens the store $MESSAGEDB_URL names, by default an in-memory one, on
 // which every run starts empty and prints the same story: accounts opened,
@@ -12,11 +13,17 @@
 // the consumer projected. On a store that outlives the run, run it twice:
 // the second run finds the accounts open, and its consumer resumes after
 // the position the first one stored, handling only the new messages.
+//
+// With MESSAGEDB_OTEL=stdout it reports to OpenTelemetry (see the README's
+// Observability): the spans of every store call and handler, one trace
+// from each command's write to the consumer's handling of it, the metrics,
+// and the store's and consumer's logs, all written to stderr as JSON.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,7 +35,13 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout, storeURL(os.Getenv)); err != nil {
+	ctx := context.Background()
+	opts, shutdown, err := telemetry(os.Getenv, os.Stderr)
+	if err == nil {
+		err = run(ctx, os.Stdout, storeURL(os.Getenv), opts)
+		err = errors.Join(err, shutdown(ctx))
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bank:", err)
 		os.Exit(1)
 	}
@@ -76,8 +89,10 @@ func (b *balances) project(_ context.Context, m domain.Message) error {
 	return nil
 }
 
-func run(ctx context.Context, out io.Writer, url string) error {
-	store, err := app.Open(ctx, url, nil)
+// run tells the story on the store at url, opened with opts (nil: the
+// defaults).
+func run(ctx context.Context, out io.Writer, url string, opts *app.Options) error {
+	store, err := app.Open(ctx, url, opts)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 // balances included, from one run.
 func TestRun(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, "memory:"))
+	require.NoError(t, run(context.Background(), &out, "memory:", nil))
 	want, err := os.ReadFile("testdata/output.txt")
 	require.NoError(t, err)
 	assert.Equal(t, string(want), out.String())
@@ -35,13 +35,13 @@ func TestRun(t *testing.T) {
 func TestRun_ResumesOnAStore(t *testing.T) {
 	url := "sqlite:" + t.TempDir()
 	var first, second bytes.Buffer
-	require.NoError(t, run(context.Background(), &first, url))
+	require.NoError(t, run(context.Background(), &first, url, nil))
 	assert.Contains(t, first.String(), `consumer "balances" resumes after global position 0, 0 behind`)
 	stored := regexp.MustCompile(`\(position (\d+) in account:position-balances, 0 behind\)`)
 	m := stored.FindStringSubmatch(first.String())
 	require.NotNil(t, m, first.String())
 
-	require.NoError(t, run(context.Background(), &second, url))
+	require.NoError(t, run(context.Background(), &second, url, nil))
 	s := second.String()
 	assert.Contains(t, s, `consumer "balances" resumes after global position `+m[1]+`, 0 behind`, "where the first run stopped")
 	assert.Contains(t, s, "rejected: account 1 is already open")

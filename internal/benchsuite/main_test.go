@@ -115,6 +115,7 @@ type fixture struct {
 	once  sync.Once
 	dir   string
 	store ports.Store
+	id    string // the namespace's
 	ms    ports.MessageStore
 	err   error
 }
@@ -162,6 +163,7 @@ func (f *fixture) build(b *testing.B, be *backend) error {
 		return err
 	}
 	id := newID("fixture")
+	f.id = id
 	if _, err := f.store.CreateNamespace(ctx, id, domain.NamespaceOptions{Description: "read benchmarks"}); err != nil {
 		return err
 	}
