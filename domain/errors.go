@@ -99,6 +99,14 @@ var (
 	// when an applied migration's file has changed since. The error is a
 	// *MigrationError naming the file.
 	ErrMigrationFailed = errors.New("messagedb: migration failed")
+
+	// ErrUnavailable is returned when a store's server cannot be reached,
+	// or the connection to it breaks during the call: the server is down,
+	// restarting, or failing over to a standby. The call may succeed when
+	// made again. A write that fails with it may or may not have been
+	// committed: retry it with the same message ids, which stores it once
+	// (see ResolveStoredIDs).
+	ErrUnavailable = errors.New("messagedb: store unavailable")
 )
 
 // VersionConflictError reports a write whose expected version did not match
