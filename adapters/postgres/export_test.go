@@ -30,3 +30,16 @@ func (s *Store) ReadsServed() (standbys, primary int64) {
 	}
 	return standbys, s.reads.primaryReads.Load()
 }
+
+// ReadsServedBy returns how many reads each of the Store's standbys
+// served, in the order they were given.
+func (s *Store) ReadsServedBy() []int64 {
+	if s.reads == nil {
+		return nil
+	}
+	out := make([]int64, len(s.reads.standbys))
+	for i, sb := range s.reads.standbys {
+		out[i] = sb.served.Load()
+	}
+	return out
+}

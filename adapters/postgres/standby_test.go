@@ -26,7 +26,8 @@ const standbyWait = 30 * time.Second
 
 // TestStandbyReads runs on a private primary with two streaming standbys:
 // the conformance suite with category reads routed to the first, and the
-// routing rules on the second, whose replay the cases pause and resume.
+// routing rules on the second, whose replay the cases pause and resume;
+// then a consumer reading from both while they lag, stop and start again.
 func TestStandbyReads(t *testing.T) {
 	primary := pgtest.NewCluster(t)
 	s1 := primary.NewStandby(t)
@@ -35,6 +36,13 @@ func TestStandbyReads(t *testing.T) {
 	defer cancel()
 	require.NoError(t, primary.WaitStreaming(ctx, 2, false))
 
+	t.Run("Suites", func(t *testing.T) { standbySuites(t, primary, s1, s2) })
+	t.Run("ConsumerAcrossStandbys", func(t *testing.T) { testConsumerAcrossStandbys(t, primary, s1, s2) })
+}
+
+// standbySuites runs the conformance suite on s1 and the routing cases on
+// s2, in parallel.
+func standbySuites(t *testing.T, primary, s1, s2 *pgtest.Cluster) {
 	t.Run("Contract", func(t *testing.T) {
 		t.Parallel()
 		var mu sync.Mutex
