@@ -32,7 +32,9 @@
 //
 // A test that must stop the server, to see what a crash or a restart does,
 // takes a private one with [NewCluster] instead, which it may stop (fast or
-// immediate shutdown) and start again without disturbing other tests.
+// immediate shutdown, or [Cluster.Kill]) and start again without disturbing
+// other tests. [Cluster.NewStandby] gives it hot standbys streaming its WAL
+// (pg_basebackup -R), which [Cluster.Promote] turns into a primary.
 package pgtest
 
 import (
