@@ -145,7 +145,9 @@
 //     DefaultMaxStandbyLag, or the URL's max_standby_lag): the Store learns
 //     the primary's position at least every half MaxStandbyLag while it
 //     reads, and a standby that has not replayed a position learned
-//     MaxStandbyLag ago or earlier serves no read until it has.
+//     MaxStandbyLag ago or earlier serves no read until it has. Until a
+//     position is that old (the first reads, and the first after an idle
+//     spell), reads wait for the newest instead.
 //
 // A read waits for a standby to replay the first two at most until
 // MaxStandbyLag after the position was learned, then reads the primary.

@@ -324,7 +324,13 @@ func (n *Namespace) readQuery(ctx context.Context, what, name string, limit int6
 		return n.query(ctx, what, name, limit, query, args...)
 	}
 	if sb := r.choose(ctx); sb != nil {
-		msgs, err := queryMessages(ctx, sb.pool, limit, query, args...)
+		sargs := args
+		if sb.mode != n.s.mode {
+			// args start with the mode: the standby's URL says its own
+			// (a pooler in front of it, say).
+			sargs = append([]any{sb.mode}, args[1:]...)
+		}
+		msgs, err := queryMessages(ctx, sb.pool, limit, query, sargs...)
 		if err == nil {
 			sb.served.Add(1)
 			return msgs, nil

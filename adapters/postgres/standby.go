@@ -96,10 +96,10 @@ type sample struct {
 
 // standby is a hot standby that category reads may go to.
 type standby struct {
-	name     string // for errors: "standby 1"
 	pool     *pgxpool.Pool
-	replayed atomic.Uint64 // the last replay position learned
-	served   atomic.Int64  // reads it served, for tests
+	mode     pgx.QueryExecMode // of its URL, for the reads of messages
+	replayed atomic.Uint64     // the last replay position learned
+	served   atomic.Int64      // reads it served, for tests
 
 	mu        sync.Mutex
 	downUntil time.Time     // left alone until then, after a failure

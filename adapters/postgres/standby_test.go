@@ -90,6 +90,7 @@ func standbySuites(t *testing.T, primary, s1, s2 *pgtest.Cluster) {
 			{"WakeUpReadSeesTheMessage", testWakeUpReadOnStandby},
 			{"NamespaceNotYetReplayed", testNamespaceNotYetOnStandby},
 			{"StandbyDown", testStandbyDown},
+			{"StandbyInItsOwnQueryMode", testStandbyOwnMode},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				defer replay(t, true)
@@ -313,4 +314,20 @@ func TestOpen_ServerDownIsUnavailable(t *testing.T) {
 	_, err := postgres.Open(t.Context(), nowhere, nil)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, domain.ErrUnavailable), "want ErrUnavailable, got %v", err)
+}
+
+// A standby's URL may ask for another query execution mode than the
+// primary's (a pooler in front of it): its reads use it.
+func testStandbyOwnMode(t *testing.T, primaryURL, standby string, _ func(*testing.T, bool)) {
+	s := standbyStore(t, primaryURL, standby+"&default_query_exec_mode=simple_protocol", standbyWait)
+	ns := newNamespace(t, s)
+	cat := "acct" + randomHex(4)
+	want := writeOne(t, ns, cat+"-1")
+	msgs := readCategory(t, ns, cat)
+	require.Len(t, msgs, 1)
+	assert.Equal(t, want.GlobalPosition, msgs[0].GlobalPosition)
+	assert.Equal(t, cat+"-1", msgs[0].StreamName)
+	assert.JSONEq(t, `{}`, string(msgs[0].Data))
+	standbyServed, _ := served(s)
+	assert.Equal(t, int64(1), standbyServed)
 }

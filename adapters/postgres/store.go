@@ -226,6 +226,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		standbyURLs = append(standbyURLs, u)
 	}
 	var standbyCfgs []*pgxpool.Config
+	var standbyModes []pgx.QueryExecMode
 	for i, u := range standbyURLs {
 		scfg, err := pgxpool.ParseConfig(u)
 		if err != nil {
@@ -234,6 +235,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		if scfg.ConnConfig.RuntimeParams == nil {
 			scfg.ConnConfig.RuntimeParams = map[string]string{}
 		}
+		standbyModes = append(standbyModes, scfg.ConnConfig.DefaultQueryExecMode)
 		configurePool(scfg, o.MaxConns)
 		standbyCfgs = append(standbyCfgs, scfg)
 	}
@@ -253,7 +255,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 			pool.Close()
 			return nil, dbError(ctx, fmt.Sprintf("standby %d", i+1), err)
 		}
-		standbys = append(standbys, &standby{name: fmt.Sprintf("standby %d", i+1), pool: spool})
+		standbys = append(standbys, &standby{pool: spool, mode: standbyModes[i]})
 	}
 	db := bun.NewDB(stdlib.OpenDBFromPool(pool), pgdialect.New())
 	closeAll := func() {
