@@ -29,12 +29,14 @@ const standbyWait = 30 * time.Second
 // routing rules on the second, whose replay the cases pause and resume;
 // then a consumer reading from both while they lag, stop and start again.
 func TestStandbyReads(t *testing.T) {
+	began := time.Now()
 	primary := pgtest.NewCluster(t)
 	s1 := primary.NewStandby(t)
 	s2 := primary.NewStandby(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	require.NoError(t, primary.WaitStreaming(ctx, 2, false))
+	t.Logf("primary and two standbys streaming after %s", time.Since(began).Round(time.Millisecond))
 
 	t.Run("Suites", func(t *testing.T) { standbySuites(t, primary, s1, s2) })
 	t.Run("ConsumerAcrossStandbys", func(t *testing.T) { testConsumerAcrossStandbys(t, primary, s1, s2) })
