@@ -57,3 +57,24 @@ func TestRouter_Targets(t *testing.T) {
 	_, want = targets(6 * time.Second)
 	assert.Equal(t, lsn(400), want, "the position waited for never goes back")
 }
+
+// After a failover the primary may lack the end of the old primary's WAL:
+// the positions learned before it was asked, beyond its own, are forgotten,
+// not those learned while it was being asked.
+func TestRouter_Rewind(t *testing.T) {
+	const maxLag = time.Second
+	r := newRouter(nil, nil, maxLag)
+	t0 := time.Unix(1000, 0)
+	r.learn(sample{at: t0, lsn: 500}, true)
+	r.learn(sample{at: t0.Add(300 * time.Millisecond), lsn: 900}, true)
+	r.learn(sample{at: t0.Add(700 * time.Millisecond), lsn: 1000}, false)
+
+	r.rewind(800, t0.Add(500*time.Millisecond))
+	assert.Equal(t, lsn(800), r.want.lsn, "learned before the question, beyond the primary")
+	assert.Equal(t, []lsn{500, 800, 1000}, []lsn{r.samples[0].lsn, r.samples[1].lsn, r.samples[2].lsn},
+		"the position learned while the question was under way is kept")
+
+	r.learn(sample{at: t0.Add(time.Second), lsn: 1200}, true)
+	r.rewind(1100, t0.Add(900*time.Millisecond))
+	assert.Equal(t, lsn(1200), r.want.lsn, "a position learned after the question started is kept")
+}

@@ -237,6 +237,21 @@ func (r *router) learn(s sample, want bool) {
 	r.samples = append(r.samples[:0], r.samples[cut:]...)
 }
 
+// rewind forgets the positions learned before asked that the primary, at
+// l when asked, does not have: a standby promoted after the primary's loss
+// may lack the end of its WAL (what was not replicated, or not committed),
+// and its standbys would never reach them. r.mu is held.
+func (r *router) rewind(l lsn, asked time.Time) {
+	if r.want.lsn > l && r.want.at.Before(asked) {
+		r.want.lsn = l
+	}
+	for i := range r.samples {
+		if r.samples[i].lsn > l && r.samples[i].at.Before(asked) {
+			r.samples[i].lsn = l
+		}
+	}
+}
+
 // targets returns the position every standby read needs at once (the
 // newest learned at least maxLag before now: a standby behind it lags more
 // than the bound) and the position the read waits for, with when it was
@@ -280,7 +295,8 @@ func (r *router) askPrimary(ctx context.Context, writes int64, force bool) error
 			continue
 		}
 		done := make(chan struct{})
-		r.asking, r.asked = done, time.Now()
+		asked := time.Now()
+		r.asking, r.asked = done, asked
 		r.mu.Unlock()
 
 		covers := r.writes.Load() // committed before the question
@@ -288,6 +304,7 @@ func (r *router) askPrimary(ctx context.Context, writes int64, force bool) error
 		r.mu.Lock()
 		r.asking, r.askedErr = nil, err
 		if err == nil {
+			r.rewind(l, asked)
 			r.learn(sample{at: time.Now(), lsn: l}, covers > r.covered)
 			r.covered = max(r.covered, covers)
 		}
