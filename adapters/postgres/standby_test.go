@@ -29,6 +29,7 @@ const standbyWait = 30 * time.Second
 // routing rules on the second, whose replay the cases pause and resume;
 // then a consumer reading from both while they lag, stop and start again.
 func TestStandbyReads(t *testing.T) {
+	t.Parallel() // its servers are its own
 	began := time.Now()
 	primary := pgtest.NewCluster(t)
 	s1 := primary.NewStandby(t)

@@ -29,7 +29,8 @@ func (c *Cluster) NewStandby(t testing.TB) *Cluster {
 		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = sb.Stop(Fast)
+		// Its directory goes: no checkpoint to wait for.
+		_ = sb.Stop(Immediate)
 		_ = os.RemoveAll(sb.dir)
 	})
 	return sb
