@@ -32,7 +32,9 @@ type Options struct {
 	// A larger message is refused with an error matching
 	// domain.ErrMessageTooLarge (and domain.ErrInvalidMessage).
 	MaxMessageSize int64
-	// Postgres is passed to postgres.Open; nil means its defaults.
+	// Postgres is passed to postgres.Open; nil means its defaults. Its
+	// Standbys and MaxStandbyLag send category reads and consumers to hot
+	// standbys of the primary (see the package documentation of postgres).
 	Postgres *postgres.Options
 	// Getenv reads the environment (MESSAGEDB_URL); nil means os.Getenv.
 	Getenv func(string) string
@@ -78,6 +80,15 @@ type Options struct {
 // takes max_message_size=BYTES, the largest message the store accepts
 // (see Options.MaxMessageSize), e.g. postgres://host/db?max_message_size=4194304;
 // it is removed from a PostgreSQL URL before the URL goes to pgx.
+//
+// PostgreSQL URLs also take standby_hosts=HOST[:PORT],... (hot standbys that
+// category reads and consumers go to, reached as the primary is but for host
+// and port) and max_standby_lag=DURATION (how far behind the primary a
+// standby that serves reads may be), which package postgres reads (see
+// postgres.Options.Standbys and MaxStandbyLag, set through
+// Options.Postgres), and pgx's multi-host form for failover:
+//
+//	postgres://app@db1,db2/events?target_session_attrs=read-write&standby_hosts=db2
 //
 // An empty url means the value of the MESSAGEDB_URL environment variable
 // (EnvURL). A URL that is empty, has an unknown scheme or is malformed

@@ -110,6 +110,13 @@ var (
 	// such as a role that may only use a namespace. The error is a
 	// *MigrationPendingError naming the role that may.
 	ErrMigrationPending = errors.New("messagedb: migration pending")
+	// ErrUnavailable is returned when a store's server cannot be reached,
+	// or the connection to it breaks during the call: the server is down,
+	// restarting, or failing over to a standby. The call may succeed when
+	// made again. A write that fails with it may or may not have been
+	// committed: retry it with the same message ids, which stores it once
+	// (see ResolveStoredIDs).
+	ErrUnavailable = errors.New("messagedb: store unavailable")
 )
 
 // VersionConflictError reports a write whose expected version did not match

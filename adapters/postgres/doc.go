@@ -129,21 +129,85 @@
 // wakes that Store's watchers as soon as it has committed, and queues its
 // category's channel with the Store's notifier: one goroutine and one
 // dedicated connection that send the pending channels in one statement,
-// outside any write's transaction, the channels of the writes that
-// committed meanwhile gathering into the next statement. Such a
-// transaction writes nothing but its commit record, so it commits without
-// waiting for a flush and holds the notification lock only briefly. Close
-// sends what is pending (waiting at most a second).
+// outside any write's transaction, with the payload "<token> <LSN>": the
+// Store's random token, by which the Store's own listener skips them, and
+// the primary's WAL insert position, after the commit of every write it
+// announces. The channels of the writes that commit while a statement is
+// under way, or within a short gap after it, gather into the next
+// statement. Such a transaction writes nothing but its commit record, so it
+// commits without waiting for a flush and holds the notification lock only
+// briefly. Close sends what is pending (waiting at most a second).
 //
 // A channel is "mdb_" and 24 hex digits of the MD5 of "<schema>:<category>"
-// (NotifyChannel; the schema's notify_channel function); the payload is the
-// sending Store's token, by which a Store's listener skips its own
-// notifications. WatchCategory registers with the Store's listener, one
-// dedicated connection that LISTENs to the channels that have watchers,
-// reconnects with backoff when the connection drops and then wakes every
-// watcher, since notifications sent meanwhile are lost. Message DB clients
-// writing through SQL notify nobody: consumers find their messages at the
-// next poll, or at once if the client calls pg_notify on the schema's
-// notify_channel(category) after its commit. Wake-ups are hints: consumers
-// also poll.
+// (NotifyChannel; the schema's notify_channel function). WatchCategory
+// registers with the Store's listener, one dedicated connection that
+// LISTENs to the channels that have watchers, reconnects with backoff when
+// the connection drops and then wakes every watcher, since notifications
+// sent meanwhile are lost. Message DB clients writing through SQL notify
+// nobody: consumers find their messages at the next poll, or at once if the
+// client calls pg_notify on the schema's notify_channel(category) after its
+// commit. Wake-ups are hints: consumers also poll.
+//
+// # Reads from standbys
+//
+// Given hot standbys (Options.Standbys, or the URL's standby_hosts
+// parameter: "postgres://app@primary/events?standby_hosts=replica1,replica2:5433"),
+// a Store sends category reads (GetCategoryMessages, the reads of
+// consumers) and GetAllMessages to them. Writes, imports, namespace changes,
+// stream reads (GetStreamMessages, GetLastStreamMessage, which a consumer
+// reads its position with), GetStreamVersion and GetLastGlobalPosition go to
+// the primary: they precede writes with an expected version, or measure how
+// far readers have to go.
+//
+// A standby serves a read only when it has replayed what the read must
+// see, as pg_last_wal_replay_lsn says:
+//
+//   - Read your writes: every write (and namespace creation or deletion)
+//     acknowledged through the Store before the read started. The first
+//     read after such writes asks the primary for its WAL insert position
+//     (pg_current_wal_insert_lsn, one round trip shared by concurrent
+//     reads), which is past their commits.
+//   - Wake-ups: the primary's position a notification carried, so that the
+//     read a wake-up causes finds the message announced. NOTIFY is not
+//     replicated: the listener stays on the primary (and follows it on
+//     failover), whatever the reads do.
+//   - Bounded lag: what the primary had MaxStandbyLag ago (default
+//     DefaultMaxStandbyLag, or the URL's max_standby_lag): the Store learns
+//     the primary's position at least every half MaxStandbyLag while it
+//     reads, and a standby that has not replayed a position learned
+//     MaxStandbyLag ago or earlier serves no read until it has. Until a
+//     position is that old (the first reads, and the first after an idle
+//     spell), reads wait for the newest instead.
+//
+// A read waits for a standby to replay the first two at most until
+// MaxStandbyLag after the position was learned, then reads the primary.
+// Standbys are tried in turn; one that fails to answer (down, restarting)
+// is left alone for a while (half a second, doubling up to ten), and a read
+// that fails on a standby for any reason (a recovery conflict cancelled it,
+// the namespace's schema is not replayed yet) is made on the primary. A
+// standby that is not in recovery (promoted) serves as a primary would.
+//
+// Consumers read a standby without skipping or repeating a message: a
+// standby shows a prefix of the primary's commits, and writes to one
+// category commit in global position order (see Locking), so what a
+// standby shows of a category is a prefix of it in global position order,
+// as on the primary. A consumer keeps the global position it has reached
+// and reads on from it, wherever the next read goes: a standby further
+// behind returns fewer messages, never other ones.
+//
+// # Failover
+//
+// A multi-host URL with target_session_attrs=read-write, as pgx reads it
+// ("postgres://app@db1,db2/events?target_session_attrs=read-write&connect_timeout=2"),
+// makes every new connection of the pool, the listener and the notifier go
+// to the server that accepts writes. When the primary dies and a standby is
+// promoted, calls fail with an error matching domain.ErrUnavailable until
+// the new primary accepts connections (broken connections are dropped from
+// the pool; a write that failed may have been committed: retry it with the
+// same ids), then succeed, without reopening the Store; the listener
+// reconnects and wakes every watcher; consumers retry (app.StoreRetry) from
+// where they were. With synchronous replication (synchronous_standby_names
+// naming the standby, synchronous_commit on) an acknowledged write is on
+// the standby before it is acknowledged, so its promotion loses none; with
+// asynchronous replication the last acknowledged writes may be lost.
 package postgres

@@ -2,8 +2,11 @@ package postgres
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 
@@ -26,6 +29,10 @@ const (
 	codeUndefinedFunction = "42883"
 	codeDuplicateSchema   = "42P06"
 	codeUndefinedObject   = "42704"
+	codeAdminShutdown     = "57P01" // the server shuts down (or the backend was terminated)
+	codeCrashShutdown     = "57P02" // another backend crashed: the server restarts
+	codeCannotConnectNow  = "57P03" // the server starts, or shuts down
+	codeReadOnly          = "25006" // a write reached a server in recovery (a standby)
 )
 
 // Names of the unique indexes of a namespace's messages table.
@@ -106,7 +113,30 @@ func dbError(ctx context.Context, op string, err error) error {
 	if isNamespaceGone(err) {
 		return domain.Wrapf(domain.ErrNamespaceNotFound, "postgres: %s", op)
 	}
+	if isUnavailable(err) {
+		return fmt.Errorf("%w (%v)", domain.Wrapf(domain.ErrUnavailable, "postgres: %s", op), err)
+	}
 	return fmt.Errorf("messagedb: postgres: %s: %v", op, err)
+}
+
+// isUnavailable reports whether err says that the server could not be
+// reached or the connection broke, rather than that the server refused the
+// statement: a connection that failed, closed or timed out, or the server
+// shutting down, restarting, starting, or (for a write) in recovery, as a
+// standby is until it is promoted.
+func isUnavailable(err error) bool {
+	if pe, ok := asPgError(err); ok {
+		switch pe.Code {
+		case codeAdminShutdown, codeCrashShutdown, codeCannotConnectNow, codeReadOnly:
+			return true
+		}
+		return strings.HasPrefix(pe.Code, "08") // connection exception
+	}
+	var connect *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connect) || errors.As(err, &netErr) || pgconn.Timeout(err) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, driver.ErrBadConn)
 }
 
 // migrationError keeps a *domain.MigrationError matchable while cutting the

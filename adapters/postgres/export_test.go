@@ -17,3 +17,29 @@ func (s *Store) NotifierPID() uint32 { return s.notifier.pid.Load() }
 // NotificationsSent returns how many statements the Store's notifier has
 // sent.
 func (s *Store) NotificationsSent() int64 { return s.notifier.sent.Load() }
+
+// ReadsServed returns how many category reads (and reads of all messages)
+// the Store's standbys served, and how many went to the primary instead,
+// since it opened; both 0 without standbys.
+func (s *Store) ReadsServed() (standbys, primary int64) {
+	if s.reads == nil {
+		return 0, 0
+	}
+	for _, sb := range s.reads.standbys {
+		standbys += sb.served.Load()
+	}
+	return standbys, s.reads.primaryReads.Load()
+}
+
+// ReadsServedBy returns how many reads each of the Store's standbys
+// served, in the order they were given.
+func (s *Store) ReadsServedBy() []int64 {
+	if s.reads == nil {
+		return nil
+	}
+	out := make([]int64, len(s.reads.standbys))
+	for i, sb := range s.reads.standbys {
+		out[i] = sb.served.Load()
+	}
+	return out
+}

@@ -18,7 +18,7 @@ func TestListener_CloseReleasesWatchesWaitingForListen(t *testing.T) {
 	cfg, err := pgx.ParseConfig("postgres://messagedb@127.0.0.1:1/none?connect_timeout=1")
 	require.NoError(t, err)
 	for i := range 200 {
-		l := newListener(cfg, "")
+		l := newListener(cfg, "", nil)
 		_, ready, err := l.watch(context.Background(), "messagedb_x_c")
 		require.NoError(t, err)
 		l.close()

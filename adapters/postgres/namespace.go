@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/ports"
@@ -214,7 +215,7 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 		query = n.q.correlGroup
 		args = append(args, opts.Correlation, g.Size, g.Member)
 	}
-	return n.query(ctx, "read category ", category, opts.Limit(), query, args...)
+	return n.readQuery(ctx, "read category ", category, opts.Limit(), query, args...)
 }
 
 // GetAllMessages returns the namespace's messages from global position
@@ -228,7 +229,7 @@ func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.CategoryOpts
 	if err := n.checkOpen(); err != nil {
 		return nil, err
 	}
-	return n.query(ctx, "read all messages", "", opts.Limit(), n.q.all, n.s.mode, opts.StartPosition(), limitArg(opts.Limit()))
+	return n.readQuery(ctx, "read all messages", "", opts.Limit(), n.q.all, n.s.mode, opts.StartPosition(), limitArg(opts.Limit()))
 }
 
 // GetLastStreamMessage returns the stream's message with the highest
@@ -310,15 +311,53 @@ func (n *Namespace) streamVersion(ctx context.Context, streamName string) (int64
 // followed by name, joined only then: a read that succeeds allocates no
 // description of itself.
 func (n *Namespace) query(ctx context.Context, what, name string, limit int64, query string, args ...any) ([]domain.Message, error) {
-	rows, err := n.s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, n.fail(ctx, what+name, err)
-	}
-	msgs, err := scanMessages(rows, limit)
+	msgs, err := queryMessages(ctx, n.s.pool, limit, query, args...)
 	if err != nil {
 		return nil, n.fail(ctx, what+name, err)
 	}
 	return msgs, nil
+}
+
+// readQuery is query for the reads that may go to a standby (see router):
+// to one that has replayed what the read must see, else to the primary. A
+// read that fails on a standby is made on the primary: the standby may be
+// down (it is then left alone for a while), may have cancelled the read to
+// replay WAL, or may not have replayed yet the namespace's schema.
+func (n *Namespace) readQuery(ctx context.Context, what, name string, limit int64, query string, args ...any) ([]domain.Message, error) {
+	r := n.s.reads
+	if r == nil {
+		return n.query(ctx, what, name, limit, query, args...)
+	}
+	if sb := r.choose(ctx); sb != nil {
+		sargs := args
+		if sb.mode != n.s.mode {
+			// args start with the mode: the standby's URL says its own
+			// (a pooler in front of it, say).
+			sargs = append([]any{sb.mode}, args[1:]...)
+		}
+		msgs, err := queryMessages(ctx, sb.pool, limit, query, sargs...)
+		if err == nil {
+			sb.served.Add(1)
+			return msgs, nil
+		}
+		if ctx.Err() != nil || n.s.closed.Load() {
+			return nil, n.fail(ctx, what+name, err)
+		}
+		if isUnavailable(err) {
+			sb.failed(time.Now())
+		}
+	}
+	r.primaryReads.Add(1)
+	return n.query(ctx, what, name, limit, query, args...)
+}
+
+// queryMessages runs a read of at most limit messages on pool.
+func queryMessages(ctx context.Context, pool *pgxpool.Pool, limit int64, query string, args ...any) ([]domain.Message, error) {
+	rows, err := pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanMessages(rows, limit)
 }
 
 // scanMessages reads rows of messageColumns and closes rows. Depending on

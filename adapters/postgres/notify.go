@@ -9,12 +9,17 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// notifySQL sends a notification on each channel of $1, with payload $2,
-// in a transaction of its own. Such a transaction writes no WAL but its
-// commit record, so its commit does not wait for a flush (PostgreSQL
-// commits a transaction that wrote nothing else asynchronously): it holds
-// the cluster-wide notification lock only briefly.
-const notifySQL = `SELECT pg_catalog.pg_notify(c, $2::text) FROM pg_catalog.unnest($1::text[]) AS c`
+// notifySQL sends a notification on each channel of $1, in a transaction of
+// its own, with the payload "$2 LSN": the Store's token and the WAL insert
+// position, which is after the commit of every write it announces (a
+// listener whose Store reads from standbys makes the reads that follow
+// the wake-up wait for a standby to replay it; see parsePayload). Such a
+// transaction writes no WAL but its commit record, so its commit does not
+// wait for a flush (PostgreSQL commits a transaction that wrote nothing
+// else asynchronously): it holds the cluster-wide notification lock only
+// briefly.
+const notifySQL = `SELECT pg_catalog.pg_notify(c, $2::text || ' ' || pg_catalog.pg_current_wal_insert_lsn()::text)
+FROM pg_catalog.unnest($1::text[]) AS c`
 
 // closeFlushTimeout bounds how long Close spends sending the notifications
 // of writes that committed just before it (a CLI that writes and exits).

@@ -67,6 +67,19 @@ type Options struct {
 	// that LISTENs for the notifications that wake watchers, named
 	// "listener") is lost, and when it is back.
 	Observer ports.ConnectionObserver
+	// Standbys are the connection URLs (or keyword/value DSNs) of hot
+	// standbys streaming the primary's WAL, to which category reads go
+	// (see "Reads from standbys" in the package documentation). The URL's
+	// standby_hosts parameter adds standbys reached as the primary is but
+	// for host and port. Each has a pool of MaxConns connections, opened as
+	// reads need them: a standby that is down when the Store opens is
+	// tried later.
+	Standbys []string
+	// MaxStandbyLag bounds how far behind the primary a standby that
+	// serves a read may be, and how long a read waits for a standby to
+	// replay the writes it must see before it goes to the primary; 0 means
+	// the URL's max_standby_lag parameter, else DefaultMaxStandbyLag.
+	MaxStandbyLag time.Duration
 
 	// namespaceMigrations replaces the embedded namespace migrations
 	// (tests: a migration that fails).
@@ -85,8 +98,10 @@ type Store struct {
 	migrator *migrate.Migrator
 	listener *listener
 	notifier *notifier
-	closed   atomic.Bool
-	limits   domain.Limits
+	// reads sends category reads to standbys; nil without standbys.
+	reads  *router
+	closed atomic.Bool
+	limits domain.Limits
 	// incarnations maps a namespace id to the flag its handles share, set
 	// when the namespace is deleted through this Store: a handle then fails
 	// even if a namespace of the same id is created again (as on SQLite).
@@ -175,58 +190,84 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	if o.MaxConns > math.MaxInt32 {
 		return nil, fmt.Errorf("messagedb: postgres: MaxConns %d is too large", o.MaxConns)
 	}
+	if o.MaxStandbyLag < 0 {
+		return nil, fmt.Errorf("messagedb: postgres: MaxStandbyLag %s must not be negative", o.MaxStandbyLag)
+	}
 
+	url, sp, err := takeStandbyParams(url)
+	if err != nil {
+		return nil, fmt.Errorf("messagedb: postgres: connection URL: %v", err)
+	}
+	if o.MaxStandbyLag == 0 {
+		o.MaxStandbyLag = sp.maxLag
+	}
+	if o.MaxStandbyLag == 0 {
+		o.MaxStandbyLag = DefaultMaxStandbyLag
+	}
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// The parse error may quote the URL's password; say no more.
 		return nil, errors.New("messagedb: postgres: cannot parse the connection URL")
 	}
-	pcfg.MaxConns = int32(o.MaxConns)
-	pcfg.MinConns = 0
-	pcfg.MaxConnIdleTime = 5 * time.Minute
 	cfg := pcfg.ConnConfig
 	mode := cfg.DefaultQueryExecMode
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
 	}
 	listenCfg := cfg.Copy()
 	notifyCfg := cfg.Copy()
-	if cfg.RuntimeParams["application_name"] == "" {
-		cfg.RuntimeParams["application_name"] = applicationName
-	}
-	// The statements a connection prepares are this package's own, written
-	// for one plan whatever the arguments. PostgreSQL would otherwise plan
-	// the category reads again on every call: their generic plan's
-	// estimated cost stays above the custom plans', though it is the same
-	// index scan. (Only in the mode that prepares named statements: a
-	// connection pooler may refuse the parameter, and the other modes suit
-	// poolers.)
-	if mode == pgx.QueryExecModeCacheStatement && cfg.RuntimeParams["plan_cache_mode"] == "" {
-		cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
-	}
+	configurePool(pcfg, o.MaxConns)
 	listenCfg.RuntimeParams["application_name"] = listenerApplicationName
 	notifyCfg.RuntimeParams["application_name"] = notifierApplicationName
 	notifyCfg.DefaultQueryExecMode = mode
-	// A call whose context ends while its statement runs asks the server to
-	// cancel the statement and waits for the answer (at most
-	// cancelSettleTimeout): when the call returns, its transaction has
-	// either committed or rolled back, so a cancelled write that returns an
-	// error is not committed behind the caller's back. pgx's default closes
-	// the connection at once, leaving the outcome to the server. (Not for
-	// the listener, whose waits end by cancellation all the time.)
-	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelSettleTimeout}
+
+	standbyURLs := o.Standbys
+	for _, h := range sp.hosts {
+		u, err := standbyConnString(url, h, cfg.Port)
+		if err != nil {
+			return nil, fmt.Errorf("messagedb: postgres: connection URL: %v", err)
+		}
+		standbyURLs = append(standbyURLs, u)
+	}
+	var standbyCfgs []*pgxpool.Config
+	var standbyModes []pgx.QueryExecMode
+	for i, u := range standbyURLs {
+		scfg, err := pgxpool.ParseConfig(u)
+		if err != nil {
+			return nil, fmt.Errorf("messagedb: postgres: cannot parse the connection URL of standby %d", i+1)
+		}
+		if scfg.ConnConfig.RuntimeParams == nil {
+			scfg.ConnConfig.RuntimeParams = map[string]string{}
+		}
+		standbyModes = append(standbyModes, scfg.ConnConfig.DefaultQueryExecMode)
+		configurePool(scfg, o.MaxConns)
+		standbyCfgs = append(standbyCfgs, scfg)
 	}
 
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, dbError(ctx, "connect", err)
 	}
+	var standbys []*standby
+	for i, scfg := range standbyCfgs {
+		// Connects when a read needs it.
+		spool, err := pgxpool.NewWithConfig(ctx, scfg)
+		if err != nil {
+			for _, sb := range standbys {
+				sb.pool.Close()
+			}
+			pool.Close()
+			return nil, dbError(ctx, fmt.Sprintf("standby %d", i+1), err)
+		}
+		standbys = append(standbys, &standby{pool: spool, mode: standbyModes[i]})
+	}
 	db := bun.NewDB(stdlib.OpenDBFromPool(pool), pgdialect.New())
 	closeAll := func() {
 		_ = db.Close()
 		pool.Close()
+		for _, sb := range standbys {
+			sb.pool.Close()
+		}
 	}
 
 	m, err := migrate.New(db, migrations.Postgres, &migrate.Options{
@@ -249,10 +290,49 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	token := make([]byte, 8)
 	_, _ = rand.Read(token)
 	s.token = hex.EncodeToString(token)
-	s.listener = newListener(listenCfg, s.token)
+	if len(standbys) > 0 {
+		s.reads = newRouter(pool, standbys, o.MaxStandbyLag)
+	}
+	s.listener = newListener(listenCfg, s.token, s.reads)
 	s.listener.obs = o.Observer
 	s.notifier = newNotifier(notifyCfg, s.token)
 	return s, nil
+}
+
+// configurePool applies the Store's settings to the configuration of a
+// pool of the primary or of a standby, whose RuntimeParams is not nil.
+// Statements run in pgx's simple protocol unless a call passes the URL's
+// mode, as the reads and writes of messages do.
+func configurePool(pcfg *pgxpool.Config, maxConns int) {
+	pcfg.MaxConns = int32(maxConns)
+	pcfg.MinConns = 0
+	pcfg.MaxConnIdleTime = 5 * time.Minute
+	cfg := pcfg.ConnConfig
+	mode := cfg.DefaultQueryExecMode
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = applicationName
+	}
+	// The statements a connection prepares are this package's own, written
+	// for one plan whatever the arguments. PostgreSQL would otherwise plan
+	// the category reads again on every call: their generic plan's
+	// estimated cost stays above the custom plans', though it is the same
+	// index scan. (Only in the mode that prepares named statements: a
+	// connection pooler may refuse the parameter, and the other modes suit
+	// poolers.)
+	if mode == pgx.QueryExecModeCacheStatement && cfg.RuntimeParams["plan_cache_mode"] == "" {
+		cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
+	// A call whose context ends while its statement runs asks the server to
+	// cancel the statement and waits for the answer (at most
+	// cancelSettleTimeout): when the call returns, its transaction has
+	// either committed or rolled back, so a cancelled write that returns an
+	// error is not committed behind the caller's back. pgx's default closes
+	// the connection at once, leaving the outcome to the server. (Not for
+	// the listener, whose waits end by cancellation all the time.)
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelSettleTimeout}
+	}
 }
 
 // Close sends the notifications of the writes that have just committed
@@ -266,6 +346,11 @@ func (s *Store) Close() error {
 	s.listener.close()
 	err := s.db.Close()
 	s.pool.Close()
+	if s.reads != nil {
+		for _, sb := range s.reads.standbys {
+			sb.pool.Close()
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("messagedb: postgres: close: %v", err)
 	}
@@ -352,6 +437,7 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 	if err != nil {
 		return domain.Namespace{}, s.closedOr(err)
 	}
+	s.reads.wrote()
 	s.migrated.Store(id, struct{}{})
 	return row.namespace(), nil
 }
@@ -442,6 +528,7 @@ func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
 		return nil
 	})
 	if err == nil {
+		s.reads.wrote()
 		s.migrated.Delete(id)
 		s.endIncarnation(id)
 	}
@@ -534,6 +621,8 @@ func (s *Store) migrateNamespace(ctx context.Context, row registryRow) error {
 	if err := s.migrator.ApplyNamespaceMigrationGuarded(ctx, row.SchemaName, guard); err != nil {
 		return s.closedOr(migrationError(ctx, "migrate namespace "+row.ID, err))
 	}
+	// Not a write that reads wait for: a read that a standby without the
+	// migration cannot serve goes to the primary.
 	s.migrated.Store(row.ID, struct{}{})
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,9 +60,10 @@ const (
 // first watch, that keeps a dedicated connection listening to the channels
 // that have watchers and dispatches notifications to them.
 type listener struct {
-	cfg  *pgx.ConnConfig
-	self string                   // the payload of the own Store's notifications
-	obs  ports.ConnectionObserver // nil: none
+	cfg   *pgx.ConnConfig
+	self  string                   // the token of the own Store's notifications
+	obs   ports.ConnectionObserver // nil: none
+	reads *router                  // learns the primary positions notifications carry; nil without standbys
 
 	ctx    context.Context // canceled by close
 	cancel context.CancelFunc
@@ -88,9 +90,9 @@ type watcher struct {
 	stop func() bool // unregisters the context.AfterFunc
 }
 
-func newListener(cfg *pgx.ConnConfig, self string) *listener {
+func newListener(cfg *pgx.ConnConfig, self string, reads *router) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &listener{cfg: cfg, self: self, ctx: ctx, cancel: cancel, done: make(chan struct{}), chans: map[string]*channel{}}
+	return &listener{cfg: cfg, self: self, reads: reads, ctx: ctx, cancel: cancel, done: make(chan struct{}), chans: map[string]*channel{}}
 }
 
 // watch registers a watcher of the channel until ctx is done. ready is
@@ -265,12 +267,23 @@ func (l *listener) serve(conn *pgx.Conn, reconnected bool) error {
 		interrupted := wait.Err() != nil
 		cancel()
 
+		var token string
+		var position lsn
+		if err == nil {
+			token, position = parsePayload(note.Payload)
+		}
 		switch {
 		case l.ctx.Err() != nil:
 			return l.ctx.Err()
-		case err == nil && note.Payload == l.self && l.self != "":
+		case err == nil && token == l.self && l.self != "":
 			// The own Store's: its watchers were woken at the write.
 		case err == nil:
+			// Reads after the wake-up see what it announced, also on a
+			// standby (NOTIFY is not replicated: listening is on the
+			// primary).
+			if position != 0 {
+				l.reads.notified(position)
+			}
 			l.dispatch(note.Channel)
 		case conn.IsClosed():
 			return fmt.Errorf("connection closed: %w", err)
@@ -363,6 +376,22 @@ func wake(w *watcher) {
 	case w.ch <- struct{}{}:
 	default:
 	}
+}
+
+// parsePayload reads the payload of a notification a Store's notifier sent:
+// the Store's token, a space and the primary's WAL position when it was
+// sent (after the commit of the writes it announces). Another payload (a
+// Message DB client's, or none) is a token without position.
+func parsePayload(payload string) (token string, position lsn) {
+	token, text, ok := strings.Cut(payload, " ")
+	if !ok {
+		return payload, 0
+	}
+	position, err := parseLSN(text)
+	if err != nil {
+		return payload, 0
+	}
+	return token, position
 }
 
 // backendPID returns the process id of the listener's connection, 0 when

@@ -83,6 +83,7 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 		// metadata included, which write_messages does not return.
 		return n.resolveStored(ctx, streamName, msgs)
 	}
+	n.s.reads.wrote()
 	n.committed(domain.Category(streamName))
 	out := make([]domain.WriteResult, len(msgs))
 	for i, m := range msgs {
@@ -108,6 +109,9 @@ func (n *Namespace) resolveStored(ctx context.Context, streamName string, msgs [
 		return nil, err
 	}
 	res, err := domain.ResolveStoredIDs(streamName, msgs, stored)
+	if res != nil {
+		n.s.reads.wrote() // a retry: reads see what it found
+	}
 	if err == nil && res == nil {
 		// Found by write_messages or the unique index, gone now: only a
 		// namespace deleted meanwhile loses messages.
@@ -204,6 +208,7 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 	if err := tx.Commit(); err != nil {
 		return n.fail(ctx, "import: commit", err)
 	}
+	n.s.reads.wrote()
 	n.committed(rows.categories...)
 	return nil
 }

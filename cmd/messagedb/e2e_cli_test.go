@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -518,4 +519,16 @@ func TestE2E_HelpAndColumns(t *testing.T) {
 	assert.Equal(t, written[:4], read[:4], "write and reads name and order their columns alike")
 	assert.Equal(t, exitUsage, e.fail("write", "account-1", "Opened", "--expected-version").code)
 	assert.Contains(t, e.fail("write", "account-1", "Opened", "--expected-version").stderr, "flag --expected-version needs a value")
+}
+
+// A PostgreSQL server that cannot be reached is a failure of kind
+// unavailable: the command may work when run again.
+func TestE2E_ServerDownIsUnavailable(t *testing.T) {
+	t.Parallel()
+	e := &exe{t: t, db: "postgres://postgres@/postgres?host=" + url.QueryEscape(t.TempDir()) + "&sslmode=disable"}
+	j := e.exec("", "--json", "namespace", "list")
+	assert.Equal(t, exitFailure, j.code)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(j.stderr), &got), j.stderr)
+	assert.Equal(t, "unavailable", got["kind"])
 }

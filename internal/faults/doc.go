@@ -27,9 +27,22 @@
 //     again with the same id is an idempotent retry; positions are gapless;
 //     the consumer rides out the outage (app.StoreRetry) and handles every
 //     message of its category.
+//   - PostgreSQL, failover: a primary and its streaming standby
+//     (synchronous, then asynchronous replication), one Store on a
+//     multi-host URL (target_session_attrs=read-write) reading categories
+//     from the standby, four writers and a consumer; the primary and all
+//     its processes are killed with SIGKILL under load and the standby
+//     promoted. On the new primary: every acknowledged message is stored
+//     once where it was acknowledged (synchronous: none lost; asynchronous:
+//     the losses are reported, not failed); writes in doubt at the kill
+//     are stored whole or not at all and a retry with the same ids stores
+//     them once; writes failed during the switch with
+//     domain.ErrUnavailable; wake-ups cross Stores again; the consumer
+//     handled every message once, in order, and resumes from its stored
+//     position.
 //
-// The PostgreSQL test runs its own server (pgtest.NewCluster), so that
-// stopping it disturbs no other test; like every test that needs
-// PostgreSQL, it is skipped when no server binaries are installed, unless
-// MESSAGEDB_REQUIRE_POSTGRES=1.
+// The PostgreSQL tests run their own servers (pgtest.NewCluster,
+// NewStandby), so that stopping them disturbs no other test; like every
+// test that needs PostgreSQL, they are skipped when no server binaries are
+// installed, unless MESSAGEDB_REQUIRE_POSTGRES=1.
 package faults

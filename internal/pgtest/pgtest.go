@@ -32,7 +32,9 @@
 //
 // A test that must stop the server, to see what a crash or a restart does,
 // takes a private one with [NewCluster] instead, which it may stop (fast or
-// immediate shutdown) and start again without disturbing other tests.
+// immediate shutdown, or [Cluster.Kill]) and start again without disturbing
+// other tests. [Cluster.NewStandby] gives it hot standbys streaming its WAL
+// (pg_basebackup -R), which [Cluster.Promote] turns into a primary.
 package pgtest
 
 import (
@@ -428,7 +430,7 @@ func create() (bin string, cred *syscall.Credential, c *cluster, err error) {
 // initCluster creates a cluster directory owned by cred (nil: the current
 // user) and runs initdb in its data/ subdirectory.
 func initCluster(bin string, cred *syscall.Credential) (_ string, err error) {
-	dir, err := os.MkdirTemp(tempBase(cred), "pgtest-")
+	dir, err := clusterDir(cred)
 	if err != nil {
 		return "", err
 	}
@@ -437,6 +439,24 @@ func initCluster(bin string, cred *syscall.Credential) (_ string, err error) {
 			os.RemoveAll(dir)
 		}
 	}()
+	initdb := exec.Command(filepath.Join(bin, "initdb"),
+		"-D", filepath.Join(dir, "data"), "--auth=trust", "--username=postgres",
+		"--encoding=UTF8", "--no-locale", "--no-sync")
+	initdb.Dir = dir
+	initdb.SysProcAttr = sysProcAttr(cred)
+	if out, err := initdb.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s: %v\n%s", initdb, err, out)
+	}
+	return dir, nil
+}
+
+// clusterDir creates a new temporary cluster directory owned by cred (nil:
+// the current user).
+func clusterDir(cred *syscall.Credential) (string, error) {
+	dir, err := os.MkdirTemp(tempBase(cred), "pgtest-")
+	if err != nil {
+		return "", err
+	}
 	if cred != nil {
 		err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
 			if err != nil {
@@ -445,16 +465,9 @@ func initCluster(bin string, cred *syscall.Credential) (_ string, err error) {
 			return os.Lchown(p, int(cred.Uid), int(cred.Gid))
 		})
 		if err != nil {
+			os.RemoveAll(dir)
 			return "", fmt.Errorf("chown %s: %w", dir, err)
 		}
-	}
-	initdb := exec.Command(filepath.Join(bin, "initdb"),
-		"-D", filepath.Join(dir, "data"), "--auth=trust", "--username=postgres",
-		"--encoding=UTF8", "--no-locale", "--no-sync")
-	initdb.Dir = dir
-	initdb.SysProcAttr = sysProcAttr(cred)
-	if out, err := initdb.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%s: %v\n%s", initdb, err, out)
 	}
 	return dir, nil
 }
