@@ -291,111 +291,132 @@ func concurrently(b *testing.B, n int, write func(ctx context.Context, g, i int)
 
 // BenchmarkWakeLatency measures how long a message takes from its writer to
 // the handler of a consumer running on another Store (as in another
-// process), while 16 writers write as fast as they can, each to a category
-// of its own, through one Store. The consumer (package app, default
-// options: a 100 ms poll interval) consumes writer 0's category. Every
-// message of that category is timed from the start of its write call
-// ("e2e", which includes the write under load) and from its acknowledgement
-// ("wake": after the write returned); the benchmark reports their 50th and
-// 99th percentiles and maximum in milliseconds. b.N is the number of
-// messages writer 0 writes.
+// process), while 16 writers write through one Store, each to a category of
+// its own. The consumer (package app, default options: a 100 ms poll
+// interval) consumes writer 0's category. Every message of that category is
+// timed from the start of its write call ("e2e", which includes the write)
+// and from its acknowledgement ("wake": after the write returned); the
+// benchmark reports their 50th and 99th percentiles and maximum in
+// milliseconds. b.N is the number of messages writer 0 writes.
+//
+// Two loads: "w16", the writers writing as fast as they can, which
+// saturates the server, so that a write waits behind the others and e2e is
+// mostly that queue; and "w16-paced", each writer writing one message every
+// 8 ms (2,000 messages a second in all, a busy but not saturated server).
 func BenchmarkWakeLatency(b *testing.B) {
-	const writers = 16
 	b.Run("postgres", func(b *testing.B) {
-		nest(b, []string{"w16"}, func(b *testing.B) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			u := sharedURL(b)
-			w, err := postgres.Open(ctx, u, &postgres.Options{MaxConns: writers})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer w.Close()
-			ns := scratchNamespace(b, w)
-			r, err := app.Open(ctx, u, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer r.Close()
-			rns, err := r.Namespace(ctx, ns.ID())
-			if err != nil {
-				b.Fatal(err)
-			}
-
-			var started, acked sync.Map // message id → time.Time
-			var mu sync.Mutex
-			var e2e, wake []time.Duration
-			handled := make(chan struct{}, b.N+1)
-			c, err := rns.NewConsumer("load0", func(_ context.Context, m domain.Message) error {
-				now := time.Now()
-				t0, ok := started.Load(m.ID)
-				if !ok {
-					return fmt.Errorf("message %s was not written by the benchmark", m.ID)
-				}
-				mu.Lock()
-				e2e = append(e2e, now.Sub(t0.(time.Time)))
-				if t1, ok := acked.Load(m.ID); ok {
-					wake = append(wake, max(0, now.Sub(t1.(time.Time))))
-				}
-				mu.Unlock()
-				handled <- struct{}{}
-				return nil
-			}, app.ConsumerOptions{ID: "latency"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			caughtUp := make(chan error, 1)
-			go func() { caughtUp <- c.Run(ctx) }()
-
-			var stop atomic.Bool
-			var wg sync.WaitGroup
-			errs := make(chan error, writers)
-			b.ResetTimer()
-			for g := range writers {
-				wg.Go(func() {
-					for i := 0; g != 0 || i < b.N; i++ {
-						if g != 0 && stop.Load() {
-							return
-						}
-						m := benchsuite.NewMessage()
-						m.ID = uuid.New()
-						if g == 0 {
-							started.Store(m.ID, time.Now())
-						}
-						if _, err := ns.WriteMessage(ctx, fmt.Sprintf("load%d-%d", g, i%100), m, domain.AnyVersion); err != nil {
-							errs <- err
-							return
-						}
-						if g == 0 {
-							acked.Store(m.ID, time.Now())
-						}
-					}
-				})
-			}
-			for range b.N {
-				select {
-				case <-handled:
-				case err := <-errs:
-					b.Fatal(err)
-				case err := <-caughtUp:
-					b.Fatalf("the consumer stopped: %v", err)
-				}
-			}
-			stop.Store(true)
-			wg.Wait()
-			b.StopTimer()
-			cancel()
-			<-caughtUp
-			close(errs)
-			if err := <-errs; err != nil {
-				b.Fatal(err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			reportLatency(b, "e2e", e2e)
-			reportLatency(b, "wake", wake)
-		})
+		b.Run("w16", func(b *testing.B) { wakeLatency(b, 0) })
+		b.Run("w16-paced", func(b *testing.B) { wakeLatency(b, 8*time.Millisecond) })
 	})
+}
+
+// wakeLatency runs BenchmarkWakeLatency with 16 writers, each writing one
+// message every interval (0: as fast as it can).
+func wakeLatency(b *testing.B, interval time.Duration) {
+	const writers = 16
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	u := sharedURL(b)
+	w, err := postgres.Open(ctx, u, &postgres.Options{MaxConns: writers})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	ns := scratchNamespace(b, w)
+	r, err := app.Open(ctx, u, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	rns, err := r.Namespace(ctx, ns.ID())
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	var started, acked sync.Map // message id → time.Time
+	var mu sync.Mutex
+	var e2e, wake, write []time.Duration
+	handled := make(chan struct{}, b.N+1)
+	c, err := rns.NewConsumer("load0", func(_ context.Context, m domain.Message) error {
+		now := time.Now()
+		t0, ok := started.Load(m.ID)
+		if !ok {
+			return fmt.Errorf("message %s was not written by the benchmark", m.ID)
+		}
+		mu.Lock()
+		e2e = append(e2e, now.Sub(t0.(time.Time)))
+		if t1, ok := acked.Load(m.ID); ok {
+			wake = append(wake, max(0, now.Sub(t1.(time.Time))))
+		}
+		mu.Unlock()
+		handled <- struct{}{}
+		return nil
+	}, app.ConsumerOptions{ID: "latency"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	caughtUp := make(chan error, 1)
+	go func() { caughtUp <- c.Run(ctx) }()
+
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	b.ResetTimer()
+	for g := range writers {
+		wg.Go(func() {
+			// Paced writers take turns, spread over the interval.
+			next := time.Now().Add(time.Duration(g) * interval / writers)
+			for i := 0; g != 0 || i < b.N; i++ {
+				if g != 0 && stop.Load() {
+					return
+				}
+				if interval > 0 {
+					next = next.Add(interval)
+					time.Sleep(time.Until(next))
+				}
+				m := benchsuite.NewMessage()
+				m.ID = uuid.New()
+				if g == 0 {
+					started.Store(m.ID, time.Now())
+				}
+				if _, err := ns.WriteMessage(ctx, fmt.Sprintf("load%d-%d", g, i%100), m, domain.AnyVersion); err != nil {
+					errs <- err
+					return
+				}
+				if g == 0 {
+					now := time.Now()
+					acked.Store(m.ID, now)
+					t0, _ := started.Load(m.ID)
+					mu.Lock()
+					write = append(write, now.Sub(t0.(time.Time)))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for range b.N {
+		select {
+		case <-handled:
+		case err := <-errs:
+			b.Fatal(err)
+		case err := <-caughtUp:
+			b.Fatalf("the consumer stopped: %v", err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	b.StopTimer()
+	cancel()
+	<-caughtUp
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	reportLatency(b, "e2e", e2e)
+	reportLatency(b, "wake", wake)
+	reportLatency(b, "write", write)
 }
 
 // reportLatency reports the 50th and 99th percentiles and the maximum of
