@@ -133,8 +133,7 @@
 // Store's random token, by which the Store's own listener skips them, and
 // the primary's WAL insert position, after the commit of every write it
 // announces. The channels of the writes that commit while a statement is
-// under way, or within a short gap after it, gather into the next
-// statement. Such a transaction writes nothing but its commit record, so it
+// under way gather into the next statement. Such a transaction writes nothing but its commit record, so it
 // commits without waiting for a flush and holds the notification lock only
 // briefly. Close sends what is pending (waiting at most a second).
 //

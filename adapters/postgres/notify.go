@@ -21,15 +21,6 @@ import (
 const notifySQL = `SELECT pg_catalog.pg_notify(c, $2::text || ' ' || pg_catalog.pg_current_wal_insert_lsn()::text)
 FROM pg_catalog.unnest($1::text[]) AS c`
 
-// notifyGap is the least time from the start of one notifying statement
-// to the start of the next: a write after a quiet spell is announced at
-// once, and under a stream of writes the notifications of each gap go
-// together. Every notifying transaction writes a commit record that the
-// server commits asynchronously, waking its WAL writer to flush it: one
-// per write would add a disk flush to every acknowledged write of a
-// single writer.
-var notifyGap = 2 * time.Millisecond
-
 // closeFlushTimeout bounds how long Close spends sending the notifications
 // of writes that committed just before it (a CLI that writes and exits).
 const closeFlushTimeout = time.Second
@@ -50,8 +41,7 @@ const closeFlushTimeout = time.Second
 // and consumers poll, so a lost one only delays a message.
 type notifier struct {
 	cfg   *pgx.ConnConfig
-	token string        // the payload: the Store's token
-	gap   time.Duration // the least time from one statement to the next
+	token string // the payload: the Store's token
 
 	ctx    context.Context // canceled by close
 	cancel context.CancelFunc
@@ -69,7 +59,7 @@ type notifier struct {
 
 func newNotifier(cfg *pgx.ConnConfig, token string) *notifier {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &notifier{cfg: cfg, token: token, gap: notifyGap, ctx: ctx, cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1), pending: map[string]struct{}{}}
+	return &notifier{cfg: cfg, token: token, ctx: ctx, cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1), pending: map[string]struct{}{}}
 }
 
 // signal queues a notification on each channel, to be sent soon.
@@ -142,7 +132,6 @@ func (nt *notifier) run() {
 		case <-nt.kick:
 		}
 		for batch := nt.take(); len(batch) > 0; batch = nt.take() {
-			sent := time.Now()
 			if err := nt.send(nt.ctx, &conn, batch); err != nil {
 				nt.requeue(batch)
 				select {
@@ -154,14 +143,6 @@ func (nt *notifier) run() {
 				break
 			}
 			backoff = minBackoff
-			// The next statement waits out the gap: what is signalled
-			// meanwhile goes in it.
-			if wait := nt.gap - time.Since(sent); wait > 0 {
-				select {
-				case <-nt.ctx.Done():
-				case <-time.After(wait):
-				}
-			}
 		}
 	}
 }
