@@ -24,6 +24,10 @@ func (s *benchStore) MessageStore(context.Context, string) (ports.MessageStore, 
 
 func (s *benchStore) Close() error { return nil }
 
+func (s *benchStore) Capabilities() ports.Capabilities {
+	return ports.Capabilities{System: ports.SystemOther}
+}
+
 type benchMessages struct {
 	ports.MessageStore // nil: only the methods below are called
 	msgs               []domain.Message

@@ -27,6 +27,12 @@ type faultyStore struct {
 	ms *faultyMessages
 }
 
+// Capabilities declares a wrapped backend, whose message stores are neither
+// Importers nor Watchers.
+func (s *faultyStore) Capabilities() ports.Capabilities {
+	return ports.Capabilities{System: ports.SystemOther}
+}
+
 func (s *faultyStore) MessageStore(ctx context.Context, id string) (ports.MessageStore, error) {
 	inner, err := s.Store.MessageStore(ctx, id)
 	if err != nil {

@@ -64,7 +64,7 @@ func CopyNamespace(ctx context.Context, src, dst *Namespace, opts CopyOptions) (
 			return res, fmt.Errorf("%w: copy: %s holds %d message(s) (resume an interrupted copy of the same source, or copy into an empty namespace)",
 				ErrTargetNotEmpty, dst.id, kept)
 		}
-		at, err := src.ReadAll(ctx, domain.CategoryOpts{Position: last.GlobalPosition, BatchSize: new(int64(1))})
+		at, err := src.ReadAll(ctx, domain.AllOpts{Position: last.GlobalPosition, BatchSize: new(int64(1))})
 		if err != nil {
 			return res, domain.Wrapf(err, "copy: read source namespace %s", src.id)
 		}
@@ -82,7 +82,7 @@ func CopyNamespace(ctx context.Context, src, dst *Namespace, opts CopyOptions) (
 		opts.Progress(kept, total)
 	}
 	for {
-		msgs, err := src.ReadAll(ctx, domain.CategoryOpts{Position: res.LastGlobalPosition + 1, BatchSize: &batch})
+		msgs, err := src.ReadAll(ctx, domain.AllOpts{Position: res.LastGlobalPosition + 1, BatchSize: &batch})
 		if err != nil {
 			return res, domain.Wrapf(err, "copy: read source namespace %s from %d", src.id, res.LastGlobalPosition+1)
 		}
@@ -104,7 +104,7 @@ func CopyNamespace(ctx context.Context, src, dst *Namespace, opts CopyOptions) (
 func scanAll(ctx context.Context, n *Namespace, batch int64) (count int64, last domain.Message, err error) {
 	next := domain.FirstGlobalPosition
 	for {
-		msgs, err := n.ReadAll(ctx, domain.CategoryOpts{Position: next, BatchSize: &batch})
+		msgs, err := n.ReadAll(ctx, domain.AllOpts{Position: next, BatchSize: &batch})
 		if err != nil {
 			return count, last, err
 		}

@@ -15,7 +15,7 @@ import (
 // readAll returns every message of a namespace.
 func readAll(t *testing.T, ns *app.Namespace) []domain.Message {
 	t.Helper()
-	msgs, err := ns.ReadAll(context.Background(), domain.CategoryOpts{BatchSize: new(domain.Unlimited)})
+	msgs, err := ns.ReadAll(context.Background(), domain.AllOpts{BatchSize: new(domain.Unlimited)})
 	require.NoError(t, err)
 	return msgs
 }

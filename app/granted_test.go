@@ -132,7 +132,7 @@ func (n *grantedNamespace) GetStreamVersion(ctx context.Context, stream string) 
 	return n.ms.GetStreamVersion(ctx, stream)
 }
 
-func (n *grantedNamespace) GetAllMessages(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
+func (n *grantedNamespace) GetAllMessages(ctx context.Context, opts domain.AllOpts) ([]domain.Message, error) {
 	if err := n.gone(); err != nil {
 		return nil, err
 	}

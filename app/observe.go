@@ -20,9 +20,52 @@ type observed struct {
 
 var (
 	_ ports.MessageStore = (*observed)(nil)
-	_ ports.Importer     = (*observed)(nil)
-	_ ports.Watcher      = (*observed)(nil)
+	_ ports.Importer     = observedImporter{}
+	_ ports.Watcher      = observedWatcher{}
+	_ ports.Importer     = observedBoth{}
+	_ ports.Watcher      = observedBoth{}
 )
+
+// The observed message store implements the optional ports that the
+// backend's does, no more: a caller that finds no Importer or Watcher does
+// without, as it would on the backend.
+type (
+	observedImporter struct{ *observed }
+	observedWatcher  struct{ *observed }
+	observedBoth     struct{ *observed }
+)
+
+func (o observedImporter) ImportMessages(ctx context.Context, msgs []domain.Message) error {
+	return o.importMessages(ctx, msgs)
+}
+
+func (o observedWatcher) WatchCategory(ctx context.Context, category string) (<-chan struct{}, error) {
+	return o.watchCategory(ctx, category)
+}
+
+func (o observedBoth) ImportMessages(ctx context.Context, msgs []domain.Message) error {
+	return o.importMessages(ctx, msgs)
+}
+
+func (o observedBoth) WatchCategory(ctx context.Context, category string) (<-chan struct{}, error) {
+	return o.watchCategory(ctx, category)
+}
+
+// observed returns ms under the Store's observer.
+func (s *Store) observed(ms ports.MessageStore, id string) ports.MessageStore {
+	o := &observed{ms: ms, s: s, id: id}
+	_, imports := ms.(ports.Importer)
+	_, watches := ms.(ports.Watcher)
+	switch {
+	case imports && watches:
+		return observedBoth{o}
+	case imports:
+		return observedImporter{o}
+	case watches:
+		return observedWatcher{o}
+	}
+	return o
+}
 
 // consumerKey is the context key under which a consumer marks the store
 // calls it makes for itself (see Consumer.storeContext): its id.
@@ -77,7 +120,7 @@ func (o *observed) GetCategoryMessages(ctx context.Context, category string, opt
 	})
 }
 
-func (o *observed) GetAllMessages(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
+func (o *observed) GetAllMessages(ctx context.Context, opts domain.AllOpts) ([]domain.Message, error) {
 	return o.read(ctx, o.call(ctx, ports.OpGetAllMessages, "", ""), func(ctx context.Context) ([]domain.Message, error) {
 		return o.ms.GetAllMessages(ctx, opts)
 	})
@@ -114,13 +157,9 @@ func (o *observed) GetLastGlobalPosition(ctx context.Context, category string) (
 	return last, err
 }
 
-// ImportMessages imports into the backend's message store, or returns an
-// error matching ErrUnsupported when it is no ports.Importer.
-func (o *observed) ImportMessages(ctx context.Context, msgs []domain.Message) error {
-	imp, ok := o.ms.(ports.Importer)
-	if !ok {
-		return domain.Wrapf(ErrUnsupported, "import into namespace %s", o.id)
-	}
+// importMessages imports into the backend's message store, an Importer.
+func (o *observed) importMessages(ctx context.Context, msgs []domain.Message) error {
+	imp := o.ms.(ports.Importer)
 	c := o.call(ctx, ports.OpImportMessages, "", "")
 	c.Messages = len(msgs)
 	return o.s.observe(ctx, c, func(ctx context.Context) error {
@@ -132,15 +171,10 @@ func (o *observed) ImportMessages(ctx context.Context, msgs []domain.Message) er
 	})
 }
 
-// WatchCategory watches the backend's message store (not an observed
-// call), or returns an error matching ErrUnsupported when it is no
-// ports.Watcher: consumers then poll.
-func (o *observed) WatchCategory(ctx context.Context, category string) (<-chan struct{}, error) {
-	w, ok := o.ms.(ports.Watcher)
-	if !ok {
-		return nil, domain.Wrapf(ErrUnsupported, "watch namespace %s", o.id)
-	}
-	return w.WatchCategory(ctx, category)
+// watchCategory watches the backend's message store, a Watcher (not an
+// observed call).
+func (o *observed) watchCategory(ctx context.Context, category string) (<-chan struct{}, error) {
+	return o.ms.(ports.Watcher).WatchCategory(ctx, category)
 }
 
 // write makes a write (op: OpWriteMessage with one message, or

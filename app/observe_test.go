@@ -87,7 +87,7 @@ func TestObserver_DescribesEveryCall(t *testing.T) {
 			require.NoError(t, err)
 			_, err = ns.ReadCategory(ctx, "item", domain.CategoryOpts{})
 			require.NoError(t, err)
-			_, err = ns.ReadAll(ctx, domain.CategoryOpts{})
+			_, err = ns.ReadAll(ctx, domain.AllOpts{})
 			require.NoError(t, err)
 			_, err = ns.Last(ctx, "item-1", "")
 			require.NoError(t, err)

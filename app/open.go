@@ -36,6 +36,10 @@ type Options struct {
 	// Standbys and MaxStandbyLag send category reads and consumers to hot
 	// standbys of the primary (see the package documentation of postgres).
 	Postgres *postgres.Options
+	// Settings are handed to the backend as they are, for a backend added
+	// with Register: it uses those of its own types (see
+	// ports.OpenOptions.Settings).
+	Settings []any
 	// Getenv reads the environment (MESSAGEDB_URL); nil means os.Getenv.
 	Getenv func(string) string
 	// MustExist makes Open fail, creating nothing, when the URL names a
@@ -75,11 +79,14 @@ type Options struct {
 //	postgres://...     PostgreSQL (also postgresql://...), any URL pgx accepts:
 //	                   postgres://user:pass@host:5432/db?sslmode=disable
 //
-// SQLite URLs take the query parameters synchronous=full|normal and
-// busy_timeout=DURATION, e.g. sqlite:./data?synchronous=normal. Every URL
-// takes max_message_size=BYTES, the largest message the store accepts
-// (see Options.MaxMessageSize), e.g. postgres://host/db?max_message_size=4194304;
-// it is removed from a PostgreSQL URL before the URL goes to pgx.
+// The scheme picks the backend, whatever its case; the backend reads the
+// rest (see sqlite.URLOpener and postgres.URLOpener), and Register adds
+// backends. SQLite URLs take the query parameters synchronous=full|normal
+// and busy_timeout=DURATION, e.g. sqlite:./data?synchronous=normal. Every
+// URL of the built-in backends takes max_message_size=BYTES, the largest
+// message the store accepts (see Options.MaxMessageSize), e.g.
+// postgres://host/db?max_message_size=4194304; it is removed from a
+// PostgreSQL URL before the URL goes to pgx.
 //
 // PostgreSQL URLs also take standby_hosts=HOST[:PORT],... (hot standbys that
 // category reads and consumers go to, reached as the primary is but for host
@@ -105,57 +112,31 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		}
 		url = getenv(EnvURL)
 	}
-	t, err := parseURL(url)
+	open, err := parseURL(url)
 	if err != nil {
 		return nil, err
 	}
-	switch t.kind {
-	case kindPostgres:
-		var po postgres.Options
-		if o.Postgres != nil {
-			po = *o.Postgres
-		}
-		if po.MaxMessageSize == 0 {
-			po.MaxMessageSize = t.maxMessageSize
-		}
-		if o.MaxMessageSize != 0 {
-			po.MaxMessageSize = o.MaxMessageSize
-		}
-		if co, _ := o.Observer.(ports.ConnectionObserver); co != nil || o.Logger != nil {
-			if po.Observer != nil {
-				co = bothConnections{po.Observer, co}
-			}
-			po.Observer = connectionEvents{obs: co, log: o.Logger}
-		}
-		s, err := postgres.Open(ctx, t.postgresURL, &po)
-		if err != nil {
-			return nil, domain.Wrapf(err, "open %s", redactURL(url))
-		}
-		return opened(NewStoreWith(s, &o), url), nil
-	default:
-		so := sqlite.Options{
-			Dir:            t.dir,
-			InMemory:       t.kind == kindSQLiteMemory,
-			Synchronous:    sqlite.Synchronous(t.synchronous),
-			BusyTimeout:    t.busyTimeout,
-			MaxMessageSize: t.maxMessageSize,
-			MustExist:      o.MustExist,
-		}
-		if o.MaxMessageSize != 0 {
-			so.MaxMessageSize = o.MaxMessageSize
-		}
-		if o.Synchronous != "" {
-			so.Synchronous = o.Synchronous
-		}
-		if o.BusyTimeout != 0 {
-			so.BusyTimeout = o.BusyTimeout
-		}
-		s, err := sqlite.Open(ctx, so)
-		if err != nil {
-			return nil, domain.Wrapf(err, "open %s", url)
-		}
-		return opened(NewStoreWith(s, &o), url), nil
+	s, err := open(ctx, o.openOptions())
+	if err != nil {
+		return nil, domain.Wrapf(err, "open %s", redactURL(url))
 	}
+	return opened(NewStoreWith(s, &o), url), nil
+}
+
+// openOptions are what o asks of the backend.
+func (o *Options) openOptions() ports.OpenOptions {
+	oo := ports.OpenOptions{MaxMessageSize: o.MaxMessageSize, MustExist: o.MustExist}
+	if co, _ := o.Observer.(ports.ConnectionObserver); co != nil || o.Logger != nil {
+		oo.Connections = connectionEvents{obs: co, log: o.Logger}
+	}
+	if o.Postgres != nil {
+		oo.Settings = append(oo.Settings, o.Postgres)
+	}
+	if o.Synchronous != "" || o.BusyTimeout != 0 {
+		oo.Settings = append(oo.Settings, sqlite.Options{Synchronous: o.Synchronous, BusyTimeout: o.BusyTimeout})
+	}
+	oo.Settings = append(oo.Settings, o.Settings...)
+	return oo
 }
 
 // opened logs that s is open.
@@ -164,25 +145,6 @@ func opened(s *Store, url string) *Store {
 		s.log.Info("store opened", LogBackend, s.system, LogURL, redactURL(url))
 	}
 	return s
-}
-
-// bothConnections tells two connection observers.
-type bothConnections [2]ports.ConnectionObserver
-
-func (b bothConnections) ConnectionLost(conn string, attempt int, backoff time.Duration, err error) {
-	for _, o := range b {
-		if o != nil {
-			o.ConnectionLost(conn, attempt, backoff, err)
-		}
-	}
-}
-
-func (b bothConnections) ConnectionRestored(conn string, attempts int) {
-	for _, o := range b {
-		if o != nil {
-			o.ConnectionRestored(conn, attempts)
-		}
-	}
 }
 
 // OpenFromEnv opens the store named by the MESSAGEDB_URL environment

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"log/slog"
 
-	"github.com/messagedb-go/messagedb/adapters/postgres"
-	"github.com/messagedb-go/messagedb/adapters/sqlite"
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/ports"
 )
@@ -37,7 +35,7 @@ func NewStore(backend ports.Store) *Store {
 // opts may be nil. A PostgreSQL backend reports its listener's reconnections
 // to the observer of its own options (postgres.Options.Observer).
 func NewStoreWith(backend ports.Store, opts *Options) *Store {
-	s := &Store{backend: backend, system: system(backend)}
+	s := &Store{backend: backend, system: backend.Capabilities().System}
 	if opts == nil {
 		return s
 	}
@@ -47,31 +45,25 @@ func NewStoreWith(backend ports.Store, opts *Options) *Store {
 	return s
 }
 
-// system names the backend as OpenTelemetry does.
-func system(backend ports.Store) string {
-	switch backend.(type) {
-	case *postgres.Store:
-		return ports.SystemPostgreSQL
-	case *sqlite.Store:
-		return ports.SystemSQLite
-	}
-	return ports.SystemOther
-}
-
 // Backend returns the backend the store wraps, for what this package does
 // not offer.
 func (s *Store) Backend() ports.Store { return s.backend }
 
 // Limits returns the limits the backend applies to every write, for checking
 // a message as the store will (domain.Limits.PrepareWrite) before doing
-// anything else. A backend that does not report its limits (one without a
-// Limits method) is assumed to apply the defaults.
+// anything else. A backend that does not report its limits (no
+// ports.LimitReporter) is assumed to apply the defaults.
 func (s *Store) Limits() domain.Limits {
-	if l, ok := s.backend.(interface{ Limits() domain.Limits }); ok {
+	if l, ok := s.backend.(ports.LimitReporter); ok {
 		return l.Limits()
 	}
 	return domain.Limits{}
 }
+
+// Capabilities returns what the backend declares: its database system, and
+// whether its namespaces can import messages (Namespace.Import) and wake
+// consumers (otherwise they poll).
+func (s *Store) Capabilities() ports.Capabilities { return s.backend.Capabilities() }
 
 // Close closes the backend. Afterwards every call on the Store and on the
 // namespaces it handed out fails with an error matching domain.ErrClosed,
@@ -97,7 +89,7 @@ func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 		return nil, err // it names the namespace
 	}
 	if s.obs != nil {
-		ms = &observed{ms: ms, s: s, id: id}
+		ms = s.observed(ms, id)
 	}
 	return &Namespace{id: id, store: ms, s: s}, nil
 }
@@ -170,9 +162,8 @@ func (n *Namespace) ID() string { return n.id }
 
 // MessageStore returns the namespace's message store, for what this type
 // does not offer; its calls are observed as the Namespace's are. It
-// implements ports.Importer and ports.Watcher when the backend's does,
-// and, when the Store has an observer, returns an error matching
-// ErrUnsupported from those that the backend's does not.
+// implements ports.Importer and ports.Watcher when the backend's does (see
+// Store.Capabilities), and not otherwise.
 func (n *Namespace) MessageStore() ports.MessageStore { return n.store }
 
 // Write appends msg to the stream and returns where it was stored. With an
@@ -216,9 +207,8 @@ func (n *Namespace) LastGlobalPosition(ctx context.Context, category string) (in
 }
 
 // ReadAll returns the messages of every stream of the namespace in global
-// position order from opts.StartPosition(); only opts.Position and
-// opts.BatchSize are used.
-func (n *Namespace) ReadAll(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
+// position order from opts.StartPosition(), at most opts.Limit() of them.
+func (n *Namespace) ReadAll(ctx context.Context, opts domain.AllOpts) ([]domain.Message, error) {
 	return n.store.GetAllMessages(ctx, opts)
 }
 

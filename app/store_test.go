@@ -124,7 +124,7 @@ func TestNamespace_WriteAndRead(t *testing.T) {
 		cat, err := ns.ReadCategory(ctx, "account", domain.CategoryOpts{})
 		require.NoError(t, err)
 		assert.Len(t, cat, 3)
-		all, err := ns.ReadAll(ctx, domain.CategoryOpts{})
+		all, err := ns.ReadAll(ctx, domain.AllOpts{})
 		require.NoError(t, err)
 		assert.Len(t, all, 3)
 	})

@@ -43,16 +43,16 @@ func testAllMessagesPositionAndBatch(t *testing.T, newStore Factory) {
 
 	for _, c := range []struct {
 		name string
-		opts domain.CategoryOpts
+		opts domain.AllOpts
 		want []int64
 	}{
-		{"ZeroValue", domain.CategoryOpts{}, gps},
-		{"PositionOne", domain.CategoryOpts{Position: 1}, gps},
-		{"FromFifth", domain.CategoryOpts{Position: gps[4]}, gps[4:]},
-		{"PastTheEnd", domain.CategoryOpts{Position: gps[len(gps)-1] + 1}, []int64{}},
-		{"BatchSize2", domain.CategoryOpts{Position: gps[1], BatchSize: ptr(2)}, gps[1:3]},
-		{"BatchSize0", domain.CategoryOpts{BatchSize: ptr(0)}, []int64{}},
-		{"Unlimited", domain.CategoryOpts{Position: gps[2], BatchSize: unlimited()}, gps[2:]},
+		{"ZeroValue", domain.AllOpts{}, gps},
+		{"PositionOne", domain.AllOpts{Position: 1}, gps},
+		{"FromFifth", domain.AllOpts{Position: gps[4]}, gps[4:]},
+		{"PastTheEnd", domain.AllOpts{Position: gps[len(gps)-1] + 1}, []int64{}},
+		{"BatchSize2", domain.AllOpts{Position: gps[1], BatchSize: ptr(2)}, gps[1:3]},
+		{"BatchSize0", domain.AllOpts{BatchSize: ptr(0)}, []int64{}},
+		{"Unlimited", domain.AllOpts{Position: gps[2], BatchSize: unlimited()}, gps[2:]},
 	} {
 		msgs, err := ms.GetAllMessages(t.Context(), c.opts)
 		require.NoError(t, err, c.name)
@@ -65,17 +65,11 @@ func testAllMessagesInvalidOptions(t *testing.T, newStore Factory) {
 	write(t, ms, category(t, "acct")+"-1", newMsg("Tested", 0))
 	ctx := t.Context()
 
-	_, err := ms.GetAllMessages(ctx, domain.CategoryOpts{Position: -1})
+	_, err := ms.GetAllMessages(ctx, domain.AllOpts{Position: -1})
 	assert.ErrorIs(t, err, domain.ErrInvalidPosition)
 	assert.ErrorIs(t, err, domain.ErrInvalidOptions)
 
-	_, err = ms.GetAllMessages(ctx, domain.CategoryOpts{BatchSize: ptr(-2)})
+	_, err = ms.GetAllMessages(ctx, domain.AllOpts{BatchSize: ptr(-2)})
 	assert.ErrorIs(t, err, domain.ErrInvalidBatchSize)
 	assert.ErrorIs(t, err, domain.ErrInvalidOptions)
-
-	// Only Position and BatchSize are used; the others must be zero.
-	_, err = ms.GetAllMessages(ctx, domain.CategoryOpts{Correlation: "other"})
-	assert.ErrorIs(t, err, domain.ErrInvalidOptions, "a correlation filter")
-	_, err = ms.GetAllMessages(ctx, domain.CategoryOpts{ConsumerGroup: &domain.ConsumerGroup{Member: 0, Size: 1}})
-	assert.ErrorIs(t, err, domain.ErrInvalidOptions, "a consumer group")
 }

@@ -95,7 +95,7 @@ func closedCalls(store ports.Store, ms ports.MessageStore, id, stream string) ma
 			return err
 		},
 		"GetAllMessages": func(ctx context.Context) error {
-			_, err := ms.GetAllMessages(ctx, domain.CategoryOpts{})
+			_, err := ms.GetAllMessages(ctx, domain.AllOpts{})
 			return err
 		},
 		"GetLastGlobalPosition": func(ctx context.Context) error {

@@ -135,7 +135,7 @@ func writeN(t *testing.T, ms ports.MessageStore, stream string, n int) []domain.
 // allMessages returns every message of the namespace.
 func allMessages(t *testing.T, ms ports.MessageStore) []domain.Message {
 	t.Helper()
-	msgs, err := ms.GetAllMessages(t.Context(), domain.CategoryOpts{BatchSize: unlimited()})
+	msgs, err := ms.GetAllMessages(t.Context(), domain.AllOpts{BatchSize: unlimited()})
 	require.NoError(t, err, "read all messages")
 	return msgs
 }

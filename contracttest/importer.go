@@ -28,8 +28,8 @@ func importerCases() []testCase {
 	}
 }
 
-// importer returns the namespace's message store as a ports.Importer, which
-// every adapter must implement.
+// importer returns the namespace's message store as a ports.Importer, for
+// the cases that run on a store that declares it.
 func importer(t *testing.T, ms ports.MessageStore) ports.Importer {
 	t.Helper()
 	imp, ok := ms.(ports.Importer)

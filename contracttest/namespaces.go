@@ -38,14 +38,13 @@ func testCreateNamespace(t *testing.T, newStore Factory) {
 	ctx := t.Context()
 	id := uniqueNamespaceID(t)
 	before := time.Now()
-	ns, err := store.CreateNamespace(ctx, id, domain.NamespaceOptions{Description: "Accounts – ünïcode ✓", TokenHash: "sha256:abc123"})
+	ns, err := store.CreateNamespace(ctx, id, domain.NamespaceOptions{Description: "Accounts – ünïcode ✓"})
 	after := time.Now()
 	require.NoError(t, err)
 	t.Cleanup(func() { deleteNamespaceAtCleanup(t, store, id) })
 
 	assert.Equal(t, id, ns.ID)
 	assert.Equal(t, "Accounts – ünïcode ✓", ns.Description)
-	assert.Equal(t, "sha256:abc123", ns.TokenHash)
 	assert.Equal(t, time.UTC, ns.CreatedAt.Location(), "CreatedAt is in UTC")
 	assert.WithinRange(t, ns.CreatedAt, before.Add(-5*time.Second), after.Add(5*time.Second), "CreatedAt is the time of creation")
 
@@ -53,7 +52,6 @@ func testCreateNamespace(t *testing.T, newStore Factory) {
 	require.NoError(t, err)
 	assert.Equal(t, ns.ID, got.ID)
 	assert.Equal(t, ns.Description, got.Description)
-	assert.Equal(t, ns.TokenHash, got.TokenHash)
 	assert.Equal(t, time.UTC, got.CreatedAt.Location(), "GetNamespace: CreatedAt is in UTC")
 	assert.WithinDuration(t, ns.CreatedAt, got.CreatedAt, time.Millisecond, "GetNamespace returns the stored CreatedAt")
 
@@ -70,12 +68,10 @@ func testCreateNamespaceNoOptions(t *testing.T, newStore Factory) {
 	t.Cleanup(func() { deleteNamespaceAtCleanup(t, store, id) })
 	assert.Equal(t, id, ns.ID)
 	assert.Empty(t, ns.Description)
-	assert.Empty(t, ns.TokenHash)
 
 	got, err := store.GetNamespace(t.Context(), id)
 	require.NoError(t, err)
 	assert.Empty(t, got.Description)
-	assert.Empty(t, got.TokenHash)
 }
 
 func testCreateNamespaceDuplicate(t *testing.T, newStore Factory) {
@@ -186,7 +182,7 @@ func testGetAndListNamespaces(t *testing.T, newStore Factory) {
 	// "_" sorts before digits and letters only in byte order: a collation
 	// that skips punctuation would put base+"0" or base+"a" elsewhere.
 	for _, id := range []string{base + "_c", base + "a", base + "_a", base + "_b2", base + "0", base + "_b"} {
-		ns, err := store.CreateNamespace(ctx, id, domain.NamespaceOptions{Description: "desc " + id, TokenHash: "hash " + id})
+		ns, err := store.CreateNamespace(ctx, id, domain.NamespaceOptions{Description: "desc " + id})
 		require.NoError(t, err)
 		t.Cleanup(func() { deleteNamespaceAtCleanup(t, store, id) })
 		created[id] = ns
@@ -204,7 +200,6 @@ func testGetAndListNamespaces(t *testing.T, newStore Factory) {
 		}
 		mine = append(mine, ns.ID)
 		assert.Equal(t, want.Description, ns.Description)
-		assert.Equal(t, want.TokenHash, ns.TokenHash)
 		assert.Equal(t, time.UTC, ns.CreatedAt.Location())
 		assert.WithinDuration(t, want.CreatedAt, ns.CreatedAt, time.Millisecond)
 	}
@@ -216,7 +211,6 @@ func testGetAndListNamespaces(t *testing.T, newStore Factory) {
 		require.NoError(t, err)
 		assert.Equal(t, want.ID, got.ID)
 		assert.Equal(t, want.Description, got.Description)
-		assert.Equal(t, want.TokenHash, got.TokenHash)
 	}
 }
 
@@ -287,7 +281,7 @@ func testMessageStoreAfterDelete(t *testing.T, newStore Factory) {
 	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "GetLastStreamMessage on a deleted namespace")
 	_, err = ms.GetStreamVersion(ctx, stream)
 	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "GetStreamVersion on a deleted namespace")
-	_, err = ms.GetAllMessages(ctx, domain.CategoryOpts{})
+	_, err = ms.GetAllMessages(ctx, domain.AllOpts{})
 	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "GetAllMessages on a deleted namespace")
 
 	_, err = store.GetNamespace(ctx, id)

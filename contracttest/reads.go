@@ -99,11 +99,11 @@ func testDefaultBatchSize(t *testing.T, newStore Factory) {
 	require.NoError(t, err)
 	assert.Len(t, msgs, int(n), "category read, unlimited")
 
-	msgs, err = ms.GetAllMessages(ctx, domain.CategoryOpts{})
+	msgs, err = ms.GetAllMessages(ctx, domain.AllOpts{})
 	require.NoError(t, err)
 	assert.Equal(t, resultGlobalPositions(rs[:domain.DefaultBatchSize]), globalPositions(msgs), "all messages, default batch size")
 
-	msgs, err = ms.GetAllMessages(ctx, domain.CategoryOpts{BatchSize: unlimited()})
+	msgs, err = ms.GetAllMessages(ctx, domain.AllOpts{BatchSize: unlimited()})
 	require.NoError(t, err)
 	assert.Len(t, msgs, int(n), "all messages, unlimited")
 }
@@ -314,7 +314,7 @@ func testStoredFields(t *testing.T, newStore Factory) {
 	assertSameMessage(t, got, last, "last message")
 	assert.Equal(t, time.UTC, last.Time.Location(), "last message: time is in UTC")
 
-	amsgs, err := ms.GetAllMessages(t.Context(), domain.CategoryOpts{Position: r.GlobalPosition})
+	amsgs, err := ms.GetAllMessages(t.Context(), domain.AllOpts{Position: r.GlobalPosition})
 	require.NoError(t, err)
 	require.Len(t, amsgs, 1)
 	assertSameMessage(t, got, amsgs[0], "all messages")

@@ -20,15 +20,23 @@ type testCase struct {
 // nested subtests of t. Cases run in parallel (t.Parallel), each in its own
 // namespace(s) with unique ids, so they may share one database; Run returns
 // before they finish, so release shared resources with t.Cleanup.
+//
+// The cases of an optional port (ports.Importer, ports.Watcher) run when
+// the stores declare it (ports.Store.Capabilities); the Capabilities cases
+// check that every store declares the same, and that its message stores
+// implement what it declares and nothing else.
 func Run(t *testing.T, newStore Factory) {
 	t.Helper()
 	if newStore == nil {
 		t.Fatal("contracttest.Run: nil Factory")
 	}
-	groups := []struct {
+	caps := newStore(t).Capabilities()
+	type group struct {
 		name  string
 		cases []testCase
-	}{
+	}
+	groups := []group{
+		{"Capabilities", capabilityCases()},
 		{"Writes", writeCases()},
 		{"MessageIDs", idCases()},
 		{"ErrorTexts", errorTextCases()},
@@ -42,10 +50,14 @@ func Run(t *testing.T, newStore Factory) {
 		{"AllMessages", allMessagesCases()},
 		{"Namespaces", namespaceCases()},
 		{"Isolation", isolationCases()},
-		{"Parity", parityCases()},
-		{"Importer", importerCases()},
-		{"Watcher", watcherCases()},
+		{"Parity", parityCases(caps)},
 		{"Concurrency", concurrencyCases()},
+	}
+	if caps.Importer {
+		groups = append(groups, group{"Importer", importerCases()})
+	}
+	if caps.Watcher {
+		groups = append(groups, group{"Watcher", watcherCases(caps)})
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

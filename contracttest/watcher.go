@@ -17,20 +17,25 @@ import (
 // broken watcher from hanging the suite; it is not a latency requirement.
 const wakeTimeout = 10 * time.Second
 
-func watcherCases() []testCase {
-	return []testCase{
+// watcherCases are the cases of ports.Watcher; that of an import when the
+// store declares ports.Importer too.
+func watcherCases(caps ports.Capabilities) []testCase {
+	cases := []testCase{
 		{"WakesAfterWrite", testWatchWakes},
 		{"WakesAgain", testWatchWakesAgain},
 		{"WritesThroughAnotherHandle", testWatchOtherHandle},
 		{"EveryWatcherWakes", testWatchSeveral},
 		{"ClosedWhenContextDone", testWatchClosed},
 		{"InvalidCategory", testWatchInvalidCategory},
-		{"WakesOnImport", testWatchWakesOnImport},
 	}
+	if caps.Importer {
+		cases = append(cases, testCase{"WakesOnImport", testWatchWakesOnImport})
+	}
+	return cases
 }
 
-// watcher returns the namespace's message store as a ports.Watcher, which
-// every adapter must implement.
+// watcher returns the namespace's message store as a ports.Watcher, for
+// the cases that run on a store that declares it.
 func watcher(t *testing.T, ms ports.MessageStore) ports.Watcher {
 	t.Helper()
 	w, ok := ms.(ports.Watcher)

@@ -31,7 +31,7 @@ var jsonbCases = []struct{ in, want string }{
 
 func TestPrepareCanonicalJSON(t *testing.T) {
 	for _, tc := range jsonbCases {
-		m, err := domain.NewMessage{Type: "T", Data: json.RawMessage(tc.in), Metadata: json.RawMessage(tc.in)}.Prepare()
+		m, err := domain.Limits{}.Prepare(domain.NewMessage{Type: "T", Data: json.RawMessage(tc.in), Metadata: json.RawMessage(tc.in)})
 		if err != nil {
 			t.Errorf("Prepare(%s) = %v", tc.in, err)
 			continue
@@ -40,7 +40,7 @@ func TestPrepareCanonicalJSON(t *testing.T) {
 			t.Errorf("Prepare(%s):\n got %s\nwant %s", tc.in, m.Data, tc.want)
 		}
 		// Canonical form is a fixed point.
-		again, err := domain.NewMessage{Type: "T", Data: m.Data}.Prepare()
+		again, err := domain.Limits{}.Prepare(domain.NewMessage{Type: "T", Data: m.Data})
 		if err != nil || string(again.Data) != tc.want {
 			t.Errorf("Prepare is not idempotent on %s: %s, %v", tc.want, again.Data, err)
 		}
@@ -52,13 +52,13 @@ func TestPrepareRefusesWhatJSONBRefuses(t *testing.T) {
 		`{"a":"\u0000"}`, `"\ud800"`, `"\udc00x"`, `1e1001`, `1e-1001`, `1e99999999999`,
 		"\"\xff\"", `{"a":1`, `[1,]`, `{} {}`, `nan`, `01`, `{"a" 1}`,
 	} {
-		_, err := domain.NewMessage{Type: "T", Data: json.RawMessage(in)}.Prepare()
+		_, err := domain.Limits{}.Prepare(domain.NewMessage{Type: "T", Data: json.RawMessage(in)})
 		if !errors.Is(err, domain.ErrInvalidMessage) {
 			t.Errorf("Prepare(%q) = %v, want ErrInvalidMessage", in, err)
 		}
 	}
 	big := `1e1000`
-	m, err := domain.NewMessage{Type: "T", Data: json.RawMessage(big)}.Prepare()
+	m, err := domain.Limits{}.Prepare(domain.NewMessage{Type: "T", Data: json.RawMessage(big)})
 	if err != nil || string(m.Data) != "1"+strings.Repeat("0", 1000) {
 		t.Errorf("Prepare(1e1000) = %.20s…, %v", m.Data, err)
 	}
@@ -67,7 +67,7 @@ func TestPrepareRefusesWhatJSONBRefuses(t *testing.T) {
 var jsonbRefusal = regexp.MustCompile(`u0000|surrogate|exponent|nested|UTF-8`)
 
 func TestPrepareAcceptsReplacementCharacter(t *testing.T) {
-	m, err := domain.NewMessage{Type: "T", Data: json.RawMessage(`["\ufffd","�"]`)}.Prepare()
+	m, err := domain.Limits{}.Prepare(domain.NewMessage{Type: "T", Data: json.RawMessage(`["\ufffd","�"]`)})
 	if err != nil || string(m.Data) != "[\"\uFFFD\",\"\uFFFD\"]" {
 		t.Errorf("Prepare = %s, %v", m.Data, err)
 	}
@@ -81,7 +81,7 @@ func FuzzCanonicalJSON(f *testing.F) {
 		if len(bytes.TrimSpace(b)) == 0 {
 			return // empty data means {}
 		}
-		m, err := domain.NewMessage{Type: "T", Data: b}.Prepare()
+		m, err := domain.Limits{}.Prepare(domain.NewMessage{Type: "T", Data: b})
 		if err != nil {
 			if !errors.Is(err, domain.ErrInvalidMessage) {
 				t.Fatalf("%q refused with %v, not ErrInvalidMessage", b, err)
@@ -99,7 +99,7 @@ func FuzzCanonicalJSON(f *testing.F) {
 		if !json.Valid(m.Data) {
 			t.Fatalf("canonical form of %q is not JSON: %q", b, m.Data)
 		}
-		again, err := domain.NewMessage{Type: "T", Data: m.Data}.Prepare()
+		again, err := domain.Limits{}.Prepare(domain.NewMessage{Type: "T", Data: m.Data})
 		if err != nil || string(again.Data) != string(m.Data) {
 			t.Fatalf("not a fixed point: %q -> %q -> %q (%v)", b, m.Data, again.Data, err)
 		}

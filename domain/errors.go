@@ -13,7 +13,8 @@ const errorPrefix = "messagedb: "
 
 // Sentinel errors. Every error returned by messagedb that a caller may want to
 // act on matches one of these with errors.Is. Errors that carry facts are
-// types (VersionConflictError, MigrationError) that match their sentinel.
+// types (VersionConflictError, DuplicateMessageIDError) that match their
+// sentinel; the migration errors are in package migrations.
 var (
 	// ErrVersionConflict is returned when a write's expected version is not
 	// the stream's version. The error is a *VersionConflictError.
@@ -102,13 +103,13 @@ var (
 
 	// ErrMigrationFailed is returned when a migration cannot be applied, or
 	// when an applied migration's file has changed since. The error is a
-	// *MigrationError naming the file.
+	// *migrations.Error naming the file.
 	ErrMigrationFailed = errors.New("messagedb: migration failed")
 
 	// ErrMigrationPending is returned when a database (the registry or a
 	// namespace) lacks migrations that the connected role may not apply,
 	// such as a role that may only use a namespace. The error is a
-	// *MigrationPendingError naming the role that may.
+	// *migrations.PendingError naming the role that may.
 	ErrMigrationPending = errors.New("messagedb: migration pending")
 	// ErrUnavailable is returned when a store's server cannot be reached,
 	// or the connection to it breaks during the call: the server is down,
@@ -134,40 +135,6 @@ func (e *VersionConflictError) Error() string {
 
 // Is reports whether target is ErrVersionConflict.
 func (e *VersionConflictError) Is(target error) bool { return target == ErrVersionConflict }
-
-// MigrationError reports a migration that failed or whose file changed after
-// it was applied. It matches ErrMigrationFailed and unwraps to its cause.
-type MigrationError struct {
-	File string // the migration's file name, e.g. "001_message_db.sql"
-	Err  error  // the cause
-}
-
-func (e *MigrationError) Error() string {
-	return fmt.Sprintf("messagedb: migration %s failed: %v", e.File, e.Err)
-}
-
-// Is reports whether target is ErrMigrationFailed.
-func (e *MigrationError) Is(target error) bool { return target == ErrMigrationFailed }
-
-// Unwrap returns the cause.
-func (e *MigrationError) Unwrap() error { return e.Err }
-
-// MigrationPendingError reports migrations that a database lacks and that
-// the connected role may not apply. It matches ErrMigrationPending.
-type MigrationPendingError struct {
-	Schema   string   // where they go: a namespace's schema, or the registry's
-	Versions []string // the pending migrations, e.g. "004_message_db_columns"
-	Role     string   // the connected role
-	Owner    string   // the role that may apply them: the schema's owner
-}
-
-func (e *MigrationPendingError) Error() string {
-	return fmt.Sprintf("messagedb: %s lacks migrations %s, which role %s may not apply: run \"messagedb migrate\" as role %s",
-		e.Schema, strings.Join(e.Versions, ", "), e.Role, e.Owner)
-}
-
-// Is reports whether target is ErrMigrationPending.
-func (e *MigrationPendingError) Is(target error) bool { return target == ErrMigrationPending }
 
 // MessageTooLargeError reports a message whose data and metadata, in
 // canonical form, are larger than the store's limit. It matches

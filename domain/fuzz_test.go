@@ -102,18 +102,16 @@ func FuzzOptions(f *testing.F) {
 				t.Fatalf("Limit() = %d for batch %v", l, b)
 			}
 		}
-		allErr := o.ValidateAll()
-		if err != nil {
-			for _, sentinel := range []error{domain.ErrInvalidPosition, domain.ErrInvalidBatchSize, domain.ErrInvalidCorrelation, domain.ErrInvalidConsumerGroup} {
-				if errors.Is(err, sentinel) != errors.Is(allErr, sentinel) {
-					t.Fatalf("ValidateAll = %v, Validate = %v: not the same error", allErr, err)
-				}
+		// AllOpts: the same checks of a position and a batch size.
+		all := domain.AllOpts{Position: pos, BatchSize: b}
+		allErr := all.Validate()
+		for _, sentinel := range []error{domain.ErrInvalidPosition, domain.ErrInvalidBatchSize} {
+			if errors.Is(err, sentinel) != errors.Is(allErr, sentinel) {
+				t.Fatalf("AllOpts.Validate = %v, CategoryOpts.Validate = %v: not the same error", allErr, err)
 			}
-		} else if (corr != "" || hasGroup) != (allErr != nil) {
-			t.Fatalf("ValidateAll(%+v) = %v", o, allErr)
 		}
-		if allErr != nil && !errors.Is(allErr, domain.ErrInvalidOptions) {
-			t.Fatalf("ValidateAll error %v is not ErrInvalidOptions", allErr)
+		if allErr == nil && (all.StartPosition() != o.StartPosition() || all.Limit() != o.Limit()) {
+			t.Fatalf("AllOpts %+v: start %d, limit %d", all, all.StartPosition(), all.Limit())
 		}
 	})
 }

@@ -95,8 +95,8 @@ func TestLimits_Prepare_Size(t *testing.T) {
 	if _, err := (domain.Limits{MaxMessageSize: -1}).Prepare(huge); err != nil {
 		t.Errorf("no limit: %v", err)
 	}
-	wantTooLarge(t, errOf(huge.Prepare()), domain.DefaultMaxMessageSize, "default limit")
-	wantTooLarge(t, errOf(domain.PrepareWrite("a-1", []domain.NewMessage{huge}, domain.AnyVersion)), domain.DefaultMaxMessageSize, "PrepareWrite")
+	wantTooLarge(t, errOf(domain.Limits{}.Prepare(huge)), domain.DefaultMaxMessageSize, "default limit")
+	wantTooLarge(t, errOf(domain.Limits{}.PrepareWrite("a-1", []domain.NewMessage{huge}, domain.AnyVersion)), domain.DefaultMaxMessageSize, "PrepareWrite")
 }
 
 func TestLimits_PrepareWrite_EachMessage(t *testing.T) {
@@ -123,11 +123,11 @@ func TestPrepare_Depth(t *testing.T) {
 		return json.RawMessage(strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n))
 	}
 	for _, data := range []json.RawMessage{nest(domain.MaxJSONDepth), nestObj(domain.MaxJSONDepth)} {
-		p, err := domain.NewMessage{Type: "T", Data: data}.Prepare()
+		p, err := domain.Limits{}.Prepare(domain.NewMessage{Type: "T", Data: data})
 		if err != nil || string(p.Data) != string(data) {
 			t.Errorf("depth %d: %v", domain.MaxJSONDepth, err)
 		}
-		if _, err := (domain.NewMessage{Type: "T", Data: json.RawMessage("{}"), Metadata: data}).Prepare(); err != nil {
+		if _, err := (domain.Limits{}).Prepare(domain.NewMessage{Type: "T", Data: json.RawMessage("{}"), Metadata: data}); err != nil {
 			t.Errorf("metadata of depth %d: %v", domain.MaxJSONDepth, err)
 		}
 	}
@@ -139,11 +139,11 @@ func TestPrepare_Depth(t *testing.T) {
 		json.RawMessage(strings.Repeat("[", 1_000_000)),
 		json.RawMessage(strings.Repeat(`{"a":[`, 500_000)),
 	} {
-		_, err := domain.NewMessage{Type: "T", Data: data}.Prepare()
+		_, err := domain.Limits{}.Prepare(domain.NewMessage{Type: "T", Data: data})
 		if !errors.Is(err, domain.ErrInvalidMessage) || !strings.Contains(err.Error(), "nested deeper than 1000") {
 			t.Errorf("%.20s… (%d bytes): %v, want ErrInvalidMessage for nesting", data, len(data), err)
 		}
-		_, err = domain.NewMessage{Type: "T", Metadata: data}.Prepare()
+		_, err = domain.Limits{}.Prepare(domain.NewMessage{Type: "T", Metadata: data})
 		if !errors.Is(err, domain.ErrInvalidMessage) {
 			t.Errorf("metadata %.20s…: %v, want ErrInvalidMessage", data, err)
 		}
@@ -161,12 +161,12 @@ func TestInvalidUTF8_Refused(t *testing.T) {
 		"DataOverlong":    {Type: "T", Data: json.RawMessage("[\"\xc0\xaf\"]")},
 		"DataOutsideText": {Type: "T", Data: json.RawMessage("[1]\xff")},
 	} {
-		if _, err := m.Prepare(); !errors.Is(err, domain.ErrInvalidMessage) {
+		if _, err := (domain.Limits{}).Prepare(m); !errors.Is(err, domain.ErrInvalidMessage) {
 			t.Errorf("%s: %v, want ErrInvalidMessage", name, err)
 		}
 	}
 	for _, name := range []string{"a-\xff", "\xff-1", "a-1\xc3"} {
-		if _, err := domain.PrepareWrite(name, []domain.NewMessage{{Type: "T"}}, domain.AnyVersion); !errors.Is(err, domain.ErrInvalidStreamName) {
+		if _, err := (domain.Limits{}).PrepareWrite(name, []domain.NewMessage{{Type: "T"}}, domain.AnyVersion); !errors.Is(err, domain.ErrInvalidStreamName) {
 			t.Errorf("stream %q: %v, want ErrInvalidStreamName", name, err)
 		}
 	}
@@ -203,7 +203,7 @@ func BenchmarkPrepare_DeepAndLarge(b *testing.B) {
 	m := domain.NewMessage{Type: "T", Data: json.RawMessage(strings.Repeat(`{"bb":`, n) + inner + strings.Repeat(`,"a":1}`, n))}
 	b.SetBytes(int64(len(m.Data)))
 	for b.Loop() {
-		if _, err := m.Prepare(); err != nil {
+		if _, err := (domain.Limits{}).Prepare(m); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -118,17 +118,12 @@ func ValidateMessageType(typ string) error {
 // Prepare validates the message and returns it ready to store: an id
 // generated when absent, data and metadata in canonical form (the form
 // PostgreSQL's jsonb gives back, without white space, so that every backend
-// returns the same bytes), empty data as {}, empty metadata as none.
-// It applies the default Limits. The error matches ErrInvalidMessage.
-func (m NewMessage) Prepare() (NewMessage, error) {
-	return Limits{}.Prepare(m)
-}
-
-// Prepare is NewMessage.Prepare with these limits: a message whose
-// canonical data and metadata together are larger than MessageSizeLimit is
-// refused with a *MessageTooLargeError. Preparing stops as soon as the
-// limit is passed, so a huge input costs no more memory than the limit (and
-// what follows, metadata included, is not checked).
+// returns the same bytes), empty data as {}, empty metadata as none. The
+// error matches ErrInvalidMessage. A message whose canonical data and
+// metadata together are larger than MessageSizeLimit is refused with a
+// *MessageTooLargeError. Preparing stops as soon as the limit is passed, so
+// a huge input costs no more memory than the limit (and what follows,
+// metadata included, is not checked).
 func (l Limits) Prepare(m NewMessage) (NewMessage, error) {
 	if err := ValidateMessageType(m.Type); err != nil {
 		return m, err
@@ -180,14 +175,9 @@ func (l Limits) Prepare(m NewMessage) (NewMessage, error) {
 
 // PrepareWrite checks everything a write is given, before anything is
 // stored: the stream name (ErrInvalidStreamName), the expected version
-// (ErrInvalidExpectedVersion), then the messages (see PrepareBatch). It
-// returns the messages ready to store. It applies the default Limits; a
-// store configured otherwise calls Limits.PrepareWrite.
-func PrepareWrite(streamName string, msgs []NewMessage, expected ExpectedVersion) ([]NewMessage, error) {
-	return Limits{}.PrepareWrite(streamName, msgs, expected)
-}
-
-// PrepareWrite is the package's PrepareWrite with these limits.
+// (ErrInvalidExpectedVersion), then the messages, each prepared (see
+// Prepare) and limited on its own: at least one, no id twice
+// (ErrInvalidMessage). It returns the messages ready to store.
 func (l Limits) PrepareWrite(streamName string, msgs []NewMessage, expected ExpectedVersion) ([]NewMessage, error) {
 	if err := ValidateStreamName(streamName); err != nil {
 		return nil, err
@@ -195,18 +185,11 @@ func (l Limits) PrepareWrite(streamName string, msgs []NewMessage, expected Expe
 	if err := expected.Validate(); err != nil {
 		return nil, err
 	}
-	return l.PrepareBatch(msgs)
+	return l.prepareBatch(msgs)
 }
 
-// PrepareBatch prepares the messages of one write, with the default Limits:
-// at least one, no id twice.
-func PrepareBatch(msgs []NewMessage) ([]NewMessage, error) {
-	return Limits{}.PrepareBatch(msgs)
-}
-
-// PrepareBatch is the package's PrepareBatch with these limits; each
-// message is limited on its own.
-func (l Limits) PrepareBatch(msgs []NewMessage) ([]NewMessage, error) {
+// prepareBatch prepares the messages of one write.
+func (l Limits) prepareBatch(msgs []NewMessage) ([]NewMessage, error) {
 	if len(msgs) == 0 {
 		return nil, fmt.Errorf("%w: no messages", ErrInvalidMessage)
 	}

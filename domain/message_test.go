@@ -70,7 +70,7 @@ func TestMDB001_1A_T7_WriteResult(t *testing.T) {
 }
 
 func TestNewMessagePrepare(t *testing.T) {
-	p, err := domain.NewMessage{Type: "Opened", Data: json.RawMessage(" { \"a\" : [1, 2] } "), Metadata: json.RawMessage("\n")}.Prepare()
+	p, err := domain.Limits{}.Prepare(domain.NewMessage{Type: "Opened", Data: json.RawMessage(" { \"a\" : [1, 2] } "), Metadata: json.RawMessage("\n")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestNewMessagePrepare(t *testing.T) {
 		t.Errorf("Data %s, Metadata %s", p.Data, p.Metadata)
 	}
 	given := uuid.New()
-	p, err = domain.NewMessage{ID: given, Type: "Opened"}.Prepare()
+	p, err = domain.Limits{}.Prepare(domain.NewMessage{ID: given, Type: "Opened"})
 	if err != nil || p.ID != given || string(p.Data) != "{}" {
 		t.Errorf("given id / empty data: %v %s %s", err, p.ID, p.Data)
 	}
@@ -94,26 +94,26 @@ func TestNewMessagePrepare(t *testing.T) {
 		{Type: "T\x00"},
 	}
 	for _, m := range bad {
-		if _, err := m.Prepare(); !errors.Is(err, domain.ErrInvalidMessage) {
+		if _, err := (domain.Limits{}).Prepare(m); !errors.Is(err, domain.ErrInvalidMessage) {
 			t.Errorf("Prepare(%+v) = %v, want ErrInvalidMessage", m, err)
 		}
 	}
 }
 
-func TestPrepareBatch(t *testing.T) {
-	if _, err := domain.PrepareBatch(nil); !errors.Is(err, domain.ErrInvalidMessage) {
+func TestPrepareWrite_Batch(t *testing.T) {
+	if _, err := (domain.Limits{}).PrepareWrite("a-1", nil, domain.AnyVersion); !errors.Is(err, domain.ErrInvalidMessage) {
 		t.Errorf("empty batch: %v", err)
 	}
 	id := uuid.New()
-	if _, err := domain.PrepareBatch([]domain.NewMessage{{ID: id, Type: "A"}, {ID: id, Type: "B"}}); !errors.Is(err, domain.ErrInvalidMessage) {
+	if _, err := (domain.Limits{}).PrepareWrite("a-1", []domain.NewMessage{{ID: id, Type: "A"}, {ID: id, Type: "B"}}, domain.AnyVersion); !errors.Is(err, domain.ErrInvalidMessage) {
 		t.Errorf("id twice: %v", err)
 	}
-	if _, err := domain.PrepareBatch([]domain.NewMessage{{Type: "A"}, {Type: ""}}); !errors.Is(err, domain.ErrInvalidMessage) {
+	if _, err := (domain.Limits{}).PrepareWrite("a-1", []domain.NewMessage{{Type: "A"}, {Type: ""}}, domain.AnyVersion); !errors.Is(err, domain.ErrInvalidMessage) {
 		t.Errorf("second invalid: %v", err)
 	}
-	out, err := domain.PrepareBatch([]domain.NewMessage{{Type: "A"}, {Type: "B"}})
+	out, err := domain.Limits{}.PrepareWrite("a-1", []domain.NewMessage{{Type: "A"}, {Type: "B"}}, domain.AnyVersion)
 	if err != nil || len(out) != 2 || out[0].ID == out[1].ID || out[0].ID == uuid.Nil {
-		t.Errorf("PrepareBatch = %+v, %v", out, err)
+		t.Errorf("PrepareWrite = %+v, %v", out, err)
 	}
 }
 
@@ -137,7 +137,7 @@ func TestCorrelationStreamName(t *testing.T) {
 			t.Errorf("CorrelationStreamName(%s) = %q, want %q", in, got, want)
 		}
 		// The stored (canonical) metadata names the same stream.
-		if p, err := (domain.NewMessage{Type: "T", Metadata: json.RawMessage(in)}).Prepare(); err == nil {
+		if p, err := (domain.Limits{}).Prepare(domain.NewMessage{Type: "T", Metadata: json.RawMessage(in)}); err == nil {
 			if got := domain.CorrelationStreamName(p.Metadata); got != want {
 				t.Errorf("CorrelationStreamName(%s) = %q, want %q", p.Metadata, got, want)
 			}
@@ -153,7 +153,7 @@ func BenchmarkPrepare(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := m.Prepare(); err != nil {
+		if _, err := (domain.Limits{}).Prepare(m); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -161,16 +161,16 @@ func BenchmarkPrepare(b *testing.B) {
 
 func TestPrepareWriteChecksInOrder(t *testing.T) {
 	ok := []domain.NewMessage{{Type: "A"}}
-	if _, err := domain.PrepareWrite("account", ok, domain.AnyVersion); !errors.Is(err, domain.ErrInvalidStreamName) {
+	if _, err := (domain.Limits{}).PrepareWrite("account", ok, domain.AnyVersion); !errors.Is(err, domain.ErrInvalidStreamName) {
 		t.Errorf("category as stream: %v", err)
 	}
-	if _, err := domain.PrepareWrite("account-1", ok, domain.ExpectVersion(-2)); !errors.Is(err, domain.ErrInvalidExpectedVersion) {
+	if _, err := (domain.Limits{}).PrepareWrite("account-1", ok, domain.ExpectVersion(-2)); !errors.Is(err, domain.ErrInvalidExpectedVersion) {
 		t.Errorf("expected version -2: %v", err)
 	}
-	if _, err := domain.PrepareWrite("account-1", []domain.NewMessage{{}}, domain.AnyVersion); !errors.Is(err, domain.ErrInvalidMessage) {
+	if _, err := (domain.Limits{}).PrepareWrite("account-1", []domain.NewMessage{{}}, domain.AnyVersion); !errors.Is(err, domain.ErrInvalidMessage) {
 		t.Errorf("empty type: %v", err)
 	}
-	out, err := domain.PrepareWrite("account-1", ok, domain.ExpectVersion(domain.NoStream))
+	out, err := domain.Limits{}.PrepareWrite("account-1", ok, domain.ExpectVersion(domain.NoStream))
 	if err != nil || len(out) != 1 || out[0].ID.Version() != 7 {
 		t.Errorf("PrepareWrite = %+v, %v", out, err)
 	}

@@ -19,15 +19,11 @@ type Namespace struct {
 	ID          string    `json:"id"`
 	Description string    `json:"description"`
 	CreatedAt   time.Time `json:"createdAt"`
-	// TokenHash is an optional hash of an access token, kept for a server
-	// in front of the store; the store itself does not check it.
-	TokenHash string `json:"tokenHash,omitempty"`
 }
 
 // NamespaceOptions are the optional attributes of a new namespace.
 type NamespaceOptions struct {
 	Description string
-	TokenHash   string
 	// Grant names database roles that may use the namespace as an
 	// application does, and nothing more. On PostgreSQL each receives, in
 	// the transaction that creates the namespace: USAGE on its schema,
@@ -50,19 +46,17 @@ type NamespaceOptions struct {
 // identifier length.
 const MaxRoleNameLength = 63
 
-// Validate checks the options of a new namespace: the description and the
-// token hash must be valid UTF-8 without NUL, as PostgreSQL's text requires,
-// so that every backend stores them alike, and each role to grant must be a
-// valid role name (ValidateRoleName). The error matches ErrInvalidOptions,
-// and ErrInvalidRole for a role.
+// Validate checks the options of a new namespace: the description must be
+// valid UTF-8 without NUL, as PostgreSQL's text requires, so that every
+// backend stores it alike, and each role to grant must be a valid role name
+// (ValidateRoleName). The error matches ErrInvalidOptions, and
+// ErrInvalidRole for a role.
 func (o NamespaceOptions) Validate() error {
-	for _, f := range []struct{ name, value string }{{"description", o.Description}, {"token hash", o.TokenHash}} {
-		switch {
-		case !utf8.ValidString(f.value):
-			return fmt.Errorf("%w: namespace %s is not valid UTF-8: %q", ErrInvalidOptions, f.name, f.value)
-		case strings.IndexByte(f.value, 0) >= 0:
-			return fmt.Errorf("%w: namespace %s contains NUL: %q", ErrInvalidOptions, f.name, f.value)
-		}
+	switch {
+	case !utf8.ValidString(o.Description):
+		return fmt.Errorf("%w: namespace description is not valid UTF-8: %q", ErrInvalidOptions, o.Description)
+	case strings.IndexByte(o.Description, 0) >= 0:
+		return fmt.Errorf("%w: namespace description contains NUL: %q", ErrInvalidOptions, o.Description)
 	}
 	for _, r := range o.Grant {
 		if err := ValidateRoleName(r); err != nil {

@@ -98,18 +98,33 @@ func (o CategoryOpts) Validate() error {
 	return nil
 }
 
-// ValidateAll checks options for a read of every stream of a namespace
-// (ports.MessageStore.GetAllMessages): as Validate, and then that no
-// correlation or consumer group is given, which such a read does not take.
-func (o CategoryOpts) ValidateAll() error {
-	if err := o.Validate(); err != nil {
-		return err
-	}
-	if o.Correlation != "" || o.ConsumerGroup != nil {
-		return fmt.Errorf("%w: reading all messages takes only a position and a batch size", ErrInvalidOptions)
-	}
-	return nil
+// AllOpts are the options of a read of every stream of a namespace
+// (ports.MessageStore.GetAllMessages). The zero value reads from global
+// position 1, DefaultBatchSize messages.
+type AllOpts struct {
+	// Position is the first global position to return (inclusive); 0 means
+	// FirstGlobalPosition.
+	Position int64
+	// BatchSize is as in GetOpts: nil means DefaultBatchSize, Unlimited (-1)
+	// no limit, 0 no messages.
+	BatchSize *int64
 }
+
+// Validate reports a negative position (ErrInvalidPosition) or a batch size
+// below -1 (ErrInvalidBatchSize).
+func (o AllOpts) Validate() error {
+	return CategoryOpts{Position: o.Position, BatchSize: o.BatchSize}.Validate()
+}
+
+// StartPosition returns the first global position to read: Position, or
+// FirstGlobalPosition when Position is 0.
+func (o AllOpts) StartPosition() int64 {
+	return CategoryOpts{Position: o.Position}.StartPosition()
+}
+
+// Limit returns the batch size to apply: DefaultBatchSize when none was given,
+// Unlimited (-1) for no limit.
+func (o AllOpts) Limit() int64 { return limit(o.BatchSize) }
 
 // ValidateTypeFilter checks the message type a read of the last message
 // filters on: "" (no filter) or a name that is valid UTF-8 without NUL, as

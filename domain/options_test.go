@@ -90,22 +90,23 @@ func TestMDB001_1A_T9_CategoryOptsValidation(t *testing.T) {
 	}
 }
 
-func TestCategoryOptsValidateAll(t *testing.T) {
-	if err := (domain.CategoryOpts{Position: 3, BatchSize: new(int64(10))}).ValidateAll(); err != nil {
-		t.Errorf("position and batch size: %v", err)
+func TestAllOpts(t *testing.T) {
+	o := domain.AllOpts{Position: 3, BatchSize: new(int64(10))}
+	if err := o.Validate(); err != nil || o.StartPosition() != 3 || o.Limit() != 10 {
+		t.Errorf("%+v: %v, start %d, limit %d", o, err, o.StartPosition(), o.Limit())
 	}
-	for _, o := range []domain.CategoryOpts{
-		{Correlation: "other"},
-		{ConsumerGroup: &domain.ConsumerGroup{Member: 0, Size: 2}},
-		{Position: -1},
+	if z := (domain.AllOpts{}); z.StartPosition() != domain.FirstGlobalPosition || z.Limit() != domain.DefaultBatchSize {
+		t.Errorf("zero value: start %d, limit %d", z.StartPosition(), z.Limit())
+	}
+	for o, want := range map[domain.AllOpts]error{
+		{Position: -1}:                     domain.ErrInvalidPosition,
+		{BatchSize: new(int64(-2))}:        domain.ErrInvalidBatchSize,
+		{Position: -1, BatchSize: nil}:     domain.ErrInvalidPosition,
+		{BatchSize: new(domain.Unlimited)}: nil,
 	} {
-		if err := o.ValidateAll(); !errors.Is(err, domain.ErrInvalidOptions) {
-			t.Errorf("ValidateAll(%+v) = %v, want ErrInvalidOptions", o, err)
+		err := o.Validate()
+		if !errors.Is(err, want) || (want != nil && !errors.Is(err, domain.ErrInvalidOptions)) {
+			t.Errorf("Validate(%+v) = %v, want %v", o, err, want)
 		}
-	}
-	// The finer error of an invalid group comes first, on every backend.
-	bad := domain.CategoryOpts{ConsumerGroup: &domain.ConsumerGroup{Member: 5, Size: 2}}
-	if err := bad.ValidateAll(); !errors.Is(err, domain.ErrInvalidConsumerGroup) {
-		t.Errorf("ValidateAll(invalid group) = %v, want ErrInvalidConsumerGroup", err)
 	}
 }

@@ -109,7 +109,7 @@ func TestErrorTexts(t *testing.T) {
 	} {
 		assert.Equal(t, c.want, c.err.Error())
 	}
-	_, err := domain.PrepareBatch([]domain.NewMessage{{Type: "A"}, {Type: "B", Data: []byte("{")}})
+	_, err := domain.Limits{}.PrepareWrite("a-1", []domain.NewMessage{{Type: "A"}, {Type: "B", Data: []byte("{")}}, domain.AnyVersion)
 	assert.Equal(t, "messagedb: message 1: invalid message: data is not valid JSON: unexpected end of JSON input", err.Error())
 	assert.ErrorIs(t, err, domain.ErrInvalidMessage)
 }

@@ -93,15 +93,16 @@ type MessageStore interface {
 
 	// GetAllMessages returns the messages of every stream of the namespace
 	// from global position opts.StartPosition() (inclusive) in global
-	// position order, at most opts.Limit() of them. Only Position and
-	// BatchSize of opts are used; others must be zero. It serves export,
-	// copy and summaries.
-	GetAllMessages(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error)
+	// position order, at most opts.Limit() of them. It serves export, copy
+	// and summaries.
+	GetAllMessages(ctx context.Context, opts domain.AllOpts) ([]domain.Message, error)
 }
 
 // Importer is a MessageStore that can take messages as they are, keeping
 // their ids, positions, global positions and times: it is how a namespace is
-// copied to another backend.
+// copied to another backend. It is optional: a backend declares it
+// (Capabilities.Importer), and the message stores of one that does not are
+// not Importers.
 type Importer interface {
 	// ImportMessages stores msgs, in global position order, into an empty
 	// or partially imported namespace, all or nothing. It checks and stores
@@ -117,6 +118,8 @@ type Importer interface {
 
 // Watcher is a MessageStore that can wake readers of a category when a
 // message is written to it, so that they need not wait out a poll interval.
+// It is optional: a backend declares it (Capabilities.Watcher); readers of
+// the message stores of one that does not only poll.
 type Watcher interface {
 	// WatchCategory returns a channel that receives a value (coalesced: at
 	// most one pending) after messages written to the category have
@@ -165,6 +168,10 @@ type NamespaceRegistry interface {
 // Store is a backend: a namespace registry that owns its connections.
 type Store interface {
 	NamespaceRegistry
+	// Capabilities declares what the backend is and which optional ports
+	// its message stores implement. It is the same on every call, and
+	// honest: contracttest checks every message store against it.
+	Capabilities() Capabilities
 	// Close releases what the store opened. Afterwards every call on the
 	// store, and on the message stores it handed out, returns an error
 	// matching domain.ErrClosed. Close may be called again, and concurrently

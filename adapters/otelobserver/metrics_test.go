@@ -119,6 +119,12 @@ type flakyStore struct {
 	reads int
 }
 
+// Capabilities declares a wrapped backend, whose message stores are neither
+// Importers nor Watchers.
+func (s *flakyStore) Capabilities() ports.Capabilities {
+	return ports.Capabilities{System: ports.SystemOther}
+}
+
 func (s *flakyStore) MessageStore(ctx context.Context, id string) (ports.MessageStore, error) {
 	ms, err := s.Store.MessageStore(ctx, id)
 	if err != nil {

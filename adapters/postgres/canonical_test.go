@@ -40,7 +40,7 @@ func TestCanonicalJSONIsJSONBText(t *testing.T) {
 		msgs, err := ns.GetStreamMessages(ctx, stream, domain.GetOpts{})
 		require.NoError(t, err)
 		require.Len(t, msgs, 1)
-		want, err := domain.NewMessage{Type: "T", Data: json.RawMessage(in), Metadata: json.RawMessage(in)}.Prepare()
+		want, err := domain.Limits{}.Prepare(domain.NewMessage{Type: "T", Data: json.RawMessage(in), Metadata: json.RawMessage(in)})
 		require.NoError(t, err)
 		require.Equal(t, string(want.Data), string(msgs[0].Data), "data of %s", in)
 		require.Equal(t, string(want.Metadata), string(msgs[0].Metadata), "metadata of %s", in)

@@ -62,12 +62,16 @@ func takeStandbyParams(conn string) (string, standbyParams, error) {
 }
 
 // takeURLParams removes the query parameters names from a URL, keeping the
-// others as written, and returns their (last) values.
+// others (and any fragment) as written, and returns their (last) values.
 func takeURLParams(raw string, names ...string) (string, map[string]string, error) {
 	values := map[string]string{}
 	base, query, ok := strings.Cut(raw, "?")
 	if !ok {
 		return raw, values, nil
+	}
+	frag := ""
+	if i := strings.IndexByte(query, '#'); i >= 0 {
+		query, frag = query[:i], query[i:]
 	}
 	var keep []string
 	for kv := range strings.SplitSeq(query, "&") {
@@ -84,9 +88,9 @@ func takeURLParams(raw string, names ...string) (string, map[string]string, erro
 		values[key] = val
 	}
 	if len(keep) == 0 {
-		return base, values, nil
+		return base + frag, values, nil
 	}
-	return base + "?" + strings.Join(keep, "&"), values, nil
+	return base + "?" + strings.Join(keep, "&") + frag, values, nil
 }
 
 // takeDSNParams removes the keywords names from a keyword/value DSN

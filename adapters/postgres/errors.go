@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/migrations"
 )
 
 // ErrClosed is returned by every call on a Store, or on a message store it
@@ -139,24 +140,24 @@ func isUnavailable(err error) bool {
 		errors.Is(err, driver.ErrBadConn)
 }
 
-// migrationError keeps a *domain.MigrationError matchable while cutting the
-// driver error out of its chain; a *domain.MigrationPendingError, and the
+// migrationError keeps a *migrations.Error matchable while cutting the
+// driver error out of its chain; a *migrations.PendingError, and the
 // errors of this package (a namespace not found), stay as they are.
 func migrationError(ctx context.Context, op string, err error) error {
-	var pending *domain.MigrationPendingError
+	var pending *migrations.PendingError
 	if errors.As(err, &pending) {
 		return fmt.Errorf("messagedb: postgres: %s: %w", op, pending)
 	}
 	if errors.Is(err, domain.ErrNamespaceNotFound) {
 		return err
 	}
-	var me *domain.MigrationError
+	var me *migrations.Error
 	if errors.As(err, &me) {
 		var cause error
 		if me.Err != nil {
 			cause = errors.New(me.Err.Error())
 		}
-		return domain.Wrapf(&domain.MigrationError{File: me.File, Err: cause}, "postgres: %s", op)
+		return domain.Wrapf(&migrations.Error{File: me.File, Err: cause}, "postgres: %s", op)
 	}
 	return dbError(ctx, op, err)
 }

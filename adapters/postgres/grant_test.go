@@ -14,6 +14,7 @@ import (
 	"github.com/messagedb-go/messagedb/adapters/postgres"
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/internal/pgtest"
+	"github.com/messagedb-go/messagedb/migrations"
 )
 
 // grantedSetup is a fresh database whose owner created two namespaces,
@@ -258,11 +259,11 @@ func TestGrant_PendingMigrationNamesTheOwner(t *testing.T) {
 
 	s := openStore(t, roleURL, &postgres.Options{MaxConns: 2})
 	_, err = s.Namespace(ctx, "early")
-	var pe *domain.MigrationPendingError
+	var pe *migrations.PendingError
 	require.ErrorAs(t, err, &pe)
 	assert.ErrorIs(t, err, domain.ErrMigrationPending)
 	versions := namespaceVersions(t)
-	assert.Equal(t, domain.MigrationPendingError{Schema: "messagedb_early", Versions: versions[1:], Role: role, Owner: owner}, *pe)
+	assert.Equal(t, migrations.PendingError{Schema: "messagedb_early", Versions: versions[1:], Role: role, Owner: owner}, *pe)
 	assert.Contains(t, err.Error(), `run "messagedb migrate" as role `+owner)
 	var applied int
 	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM messagedb_early.schema_migrations").Scan(&applied))

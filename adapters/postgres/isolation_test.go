@@ -236,7 +236,7 @@ func useNamespace(t *testing.T, s *postgres.Store, id string) {
 	require.NoError(t, err)
 	_, err = ns.GetStreamVersion(ctx, "acct-2+x")
 	require.NoError(t, err)
-	all, err := ns.GetAllMessages(ctx, domain.CategoryOpts{})
+	all, err := ns.GetAllMessages(ctx, domain.AllOpts{})
 	require.NoError(t, err)
 	require.Len(t, all, 3)
 

@@ -113,7 +113,7 @@ func TestMessages_MDB001_3A_T4_ExpectedVersionConflict(t *testing.T) {
 	msgs, err := ns.GetStreamMessages(ctx, "acct-1", domain.GetOpts{})
 	require.NoError(t, err)
 	assert.Len(t, msgs, 2, "nothing written by the failed writes")
-	all, err := ns.GetAllMessages(ctx, domain.CategoryOpts{})
+	all, err := ns.GetAllMessages(ctx, domain.AllOpts{})
 	require.NoError(t, err)
 	assert.Len(t, all, 2)
 

@@ -107,7 +107,7 @@ func scenario(t *testing.T, ns *postgres.Namespace) map[string]any {
 	corrGroup, err := ns.GetCategoryMessages(ctx, "acct", domain.CategoryOpts{Correlation: "corr", ConsumerGroup: &domain.ConsumerGroup{Member: 1, Size: 2}})
 	require.NoError(t, err)
 	out["correlatedGroup"] = clear(corrGroup)
-	all, err := ns.GetAllMessages(ctx, domain.CategoryOpts{Position: 3, BatchSize: new(int64(5))})
+	all, err := ns.GetAllMessages(ctx, domain.AllOpts{Position: 3, BatchSize: new(int64(5))})
 	require.NoError(t, err)
 	out["all"] = clear(all)
 	last, err := ns.GetLastStreamMessage(ctx, "acct-1", "")
@@ -183,7 +183,7 @@ func TestStore_CachedStatementsAfterNamespaceCreatedAgain(t *testing.T) {
 // 002_faster_writes.sql.
 func firstMigrationOnly(t *testing.T) fs.FS {
 	t.Helper()
-	all, err := migrations.Namespace(migrations.Postgres)
+	all, err := migrations.Namespace("postgres")
 	require.NoError(t, err)
 	first, err := fs.ReadFile(all, "001_message_db.sql")
 	require.NoError(t, err)
@@ -294,7 +294,7 @@ FROM `+ns.Schema()+`.messages ORDER BY global_position`)
 // namespaceVersions lists the embedded namespace migrations.
 func namespaceVersions(t *testing.T) []string {
 	t.Helper()
-	fsys, err := migrations.Namespace(migrations.Postgres)
+	fsys, err := migrations.Namespace("postgres")
 	require.NoError(t, err)
 	names, err := fs.Glob(fsys, "*.sql") // sorted
 	require.NoError(t, err)

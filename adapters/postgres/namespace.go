@@ -222,8 +222,8 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 // opts.StartPosition(), in global position order; see ports.MessageStore.
 // Unlike category reads, it may miss a message of another category that
 // commits after a later one (writes serialise per category only).
-func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
-	if err := opts.ValidateAll(); err != nil {
+func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.AllOpts) ([]domain.Message, error) {
+	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	if err := n.checkOpen(); err != nil {

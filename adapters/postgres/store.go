@@ -24,7 +24,6 @@ import (
 
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/internal/migrate"
-	"github.com/messagedb-go/messagedb/migrations"
 	"github.com/messagedb-go/messagedb/ports"
 )
 
@@ -110,8 +109,12 @@ type Store struct {
 	incarnationsMu sync.Mutex
 	incarnations   map[string]*incarnation
 	// migrated holds the ids of the namespaces whose schema this Store
-	// created or brought up to date.
-	migrated sync.Map // string → struct{}
+	// created or brought up to date, with what the schema had recorded
+	// before (nothing for a namespace it created).
+	migrated sync.Map // string → []migrate.Migration
+	// registryBefore is what the registry had recorded before Open
+	// migrated it.
+	registryBefore []migrate.Migration
 	// token is the payload of the Store's notifications, by which its
 	// listener knows its own: their watchers were woken at the write.
 	token string
@@ -178,7 +181,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		o = *opts
 	}
 	if o.MetadataSchema == "" {
-		o.MetadataSchema = migrate.DefaultMetadataSchema
+		o.MetadataSchema = defaultMetadataSchema
 	}
 	if o.MaxConns == 0 {
 		o.MaxConns = DefaultMaxConns
@@ -270,9 +273,8 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		}
 	}
 
-	m, err := migrate.New(db, migrations.Postgres, &migrate.Options{
-		MetadataSchema: o.MetadataSchema,
-		Namespace:      o.namespaceMigrations,
+	m, err := migrate.New(db.DB, dialect{registrySchema: o.MetadataSchema}, &migrate.Options{
+		Namespace: o.namespaceMigrations,
 	})
 	if err != nil {
 		closeAll()
@@ -282,11 +284,13 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		closeAll()
 		return nil, dbError(ctx, "connect", err)
 	}
-	if err := m.AutoMigrate(ctx); err != nil {
+	registryBefore, err := m.AutoMigrate(ctx)
+	if err != nil {
 		closeAll()
 		return nil, migrationError(ctx, "migrate the registry", err)
 	}
 	s := &Store{incarnations: map[string]*incarnation{}, db: db, pool: pool, mode: mode, mdSchema: o.MetadataSchema, migrator: m, limits: domain.Limits{MaxMessageSize: o.MaxMessageSize}}
+	s.registryBefore = registryBefore
 	token := make([]byte, 8)
 	_, _ = rand.Read(token)
 	s.token = hex.EncodeToString(token)
@@ -380,7 +384,6 @@ type registryRow struct {
 	ID          string    `bun:"id,pk"`
 	SchemaName  string    `bun:"schema_name"`
 	Description string    `bun:"description"`
-	TokenHash   string    `bun:"token_hash"`
 	CreatedAt   time.Time `bun:"created_at,nullzero,default:now()"`
 }
 
@@ -388,7 +391,6 @@ func (r registryRow) namespace() domain.Namespace {
 	return domain.Namespace{
 		ID:          r.ID,
 		Description: r.Description,
-		TokenHash:   r.TokenHash,
 		CreatedAt:   r.CreatedAt.UTC(),
 	}
 }
@@ -414,7 +416,7 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 		return domain.Namespace{}, ErrClosed
 	}
 	schema := SchemaName(id)
-	row := registryRow{ID: id, SchemaName: schema, Description: opts.Description, TokenHash: opts.TokenHash}
+	row := registryRow{ID: id, SchemaName: schema, Description: opts.Description}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		expr, ident := s.registry()
 		if _, err := tx.NewInsert().Model(&row).ModelTableExpr(expr, ident).Returning("created_at").Exec(ctx); err != nil {
@@ -429,7 +431,7 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 			}
 			return dbError(ctx, "create namespace "+id, err)
 		}
-		if err := s.migrator.ApplyNamespaceMigrationTx(ctx, tx, schema); err != nil {
+		if err := s.migrator.ApplyNamespaceMigrationTx(ctx, tx.Tx, schema); err != nil {
 			return migrationError(ctx, "create namespace "+id, err)
 		}
 		return s.grant(ctx, tx, id, schema, opts.Grant)
@@ -438,7 +440,7 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 		return domain.Namespace{}, s.closedOr(err)
 	}
 	s.reads.wrote()
-	s.migrated.Store(id, struct{}{})
+	s.migrated.Store(id, []migrate.Migration(nil))
 	return row.namespace(), nil
 }
 
@@ -618,12 +620,13 @@ func (s *Store) migrateNamespace(ctx context.Context, row registryRow) error {
 		}
 		return nil
 	}
-	if err := s.migrator.ApplyNamespaceMigrationGuarded(ctx, row.SchemaName, guard); err != nil {
+	before, err := s.migrator.ApplyNamespaceMigrationGuarded(ctx, row.SchemaName, guard)
+	if err != nil {
 		return s.closedOr(migrationError(ctx, "migrate namespace "+row.ID, err))
 	}
 	// Not a write that reads wait for: a read that a standby without the
 	// migration cannot serve goes to the primary.
-	s.migrated.Store(row.ID, struct{}{})
+	s.migrated.Store(row.ID, before)
 	return nil
 }
 

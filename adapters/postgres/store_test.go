@@ -198,18 +198,17 @@ func TestStore_MDB001_2A_T5_CreateNamespaceInsertsIntoRegistry(t *testing.T) {
 	conn := sqlConn(t, url)
 
 	before := time.Now().Add(-time.Minute)
-	got, err := s.CreateNamespace(ctx, "shop", domain.NamespaceOptions{Description: "the shop", TokenHash: "h1"})
+	got, err := s.CreateNamespace(ctx, "shop", domain.NamespaceOptions{Description: "the shop"})
 	require.NoError(t, err)
 	assert.Equal(t, "shop", got.ID)
 	assert.Equal(t, "the shop", got.Description)
-	assert.Equal(t, "h1", got.TokenHash)
 	assert.True(t, got.CreatedAt.After(before), "created at %v", got.CreatedAt)
 	assert.Equal(t, time.UTC, got.CreatedAt.Location())
 
 	var schema, desc, token string
 	require.NoError(t, conn.QueryRow(ctx, "SELECT schema_name, description, token_hash FROM messagedb.namespaces WHERE id = 'shop'").
 		Scan(&schema, &desc, &token))
-	assert.Equal(t, []string{"messagedb_shop", "the shop", "h1"}, []string{schema, desc, token})
+	assert.Equal(t, []string{"messagedb_shop", "the shop", ""}, []string{schema, desc, token}, "token_hash, no longer used, keeps its default")
 
 	_, err = s.CreateNamespace(ctx, "shop", domain.NamespaceOptions{})
 	assert.ErrorIs(t, err, domain.ErrNamespaceExists)
@@ -226,7 +225,7 @@ func TestStore_CreateNamespaceIsAllOrNothing(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
 	conn := sqlConn(t, url)
-	embedded, err := migrations.Namespace(migrations.Postgres)
+	embedded, err := migrations.Namespace("postgres")
 	require.NoError(t, err)
 	first, err := fs.ReadFile(embedded, "001_message_db.sql")
 	require.NoError(t, err)
@@ -240,7 +239,7 @@ func TestStore_CreateNamespaceIsAllOrNothing(t *testing.T) {
 	_, err = s.CreateNamespace(ctx, "broken", domain.NamespaceOptions{})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, domain.ErrMigrationFailed)
-	var me *domain.MigrationError
+	var me *migrations.Error
 	require.ErrorAs(t, err, &me)
 	assert.Equal(t, "002_broken.sql", me.File)
 	assertNoPgError(t, err)
@@ -320,7 +319,7 @@ func TestStore_MDB001_2A_T8_GetNamespace(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, sharedURL(t), nil)
 	id := newID("t8")
-	created, err := s.CreateNamespace(ctx, id, domain.NamespaceOptions{Description: "eight", TokenHash: "tok"})
+	created, err := s.CreateNamespace(ctx, id, domain.NamespaceOptions{Description: "eight"})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.DeleteNamespace(ctx, id) })
 
@@ -328,7 +327,6 @@ func TestStore_MDB001_2A_T8_GetNamespace(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, created, got)
 	assert.Equal(t, "eight", got.Description)
-	assert.Equal(t, "tok", got.TokenHash)
 
 	_, err = s.GetNamespace(ctx, newID("missing"))
 	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound)

@@ -18,7 +18,7 @@
 // In file mode the data directory holds the registry of namespaces and one
 // database file per namespace:
 //
-//	<Dir>/registry.db            the namespaces: id, description, token hash, creation time
+//	<Dir>/registry.db            the namespaces: id, description, creation time
 //	<Dir>/namespaces/<id>.db     one namespace's messages (with -wal and -shm while open)
 //
 // Namespace ids are validated (domain.ValidateNamespaceID), never rewritten,

@@ -111,7 +111,7 @@ func TestStore_NamespaceFilesAreDistinct(t *testing.T) {
 	for _, id := range ids {
 		ns, err := s.Namespace(ctx, id)
 		require.NoError(t, err)
-		msgs, err := ns.GetAllMessages(ctx, domain.CategoryOpts{})
+		msgs, err := ns.GetAllMessages(ctx, domain.AllOpts{})
 		require.NoError(t, err)
 		if assert.Len(t, msgs, 1, "namespace %q", id) {
 			assert.JSONEq(t, `{"id":"`+id+`"}`, string(msgs[0].Data))

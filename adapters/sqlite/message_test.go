@@ -35,7 +35,7 @@ func writeAny(t *testing.T, ns *sqlite.Namespace, stream string, m domain.NewMes
 
 func readAll(t *testing.T, ns *sqlite.Namespace) []domain.Message {
 	t.Helper()
-	msgs, err := ns.GetAllMessages(t.Context(), domain.CategoryOpts{BatchSize: new(domain.Unlimited)})
+	msgs, err := ns.GetAllMessages(t.Context(), domain.AllOpts{BatchSize: new(domain.Unlimited)})
 	require.NoError(t, err)
 	return msgs
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/internal/migrate"
-	"github.com/messagedb-go/messagedb/migrations"
 )
 
 // nsDB is an open namespace database.
@@ -47,6 +46,10 @@ type nsDB struct {
 	// readsMu.
 	readsMu sync.Mutex
 	reads   atomic.Pointer[readStmts]
+
+	// migratedFrom is what the database had recorded when the Store
+	// opened it, before migrating it (none for a namespace it created).
+	migratedFrom []migrate.Migration
 }
 
 type writeStmts struct {
@@ -202,23 +205,28 @@ func (s *Store) openNamespace(ctx context.Context, id string) (*nsDB, error) {
 	if err != nil {
 		return nil, dbError(ctx, "open", err)
 	}
-	if err := migrateNamespace(ctx, c); err != nil {
+	before, err := migrateNamespace(ctx, c)
+	if err != nil {
 		_ = c.close()
 		return nil, err
 	}
-	return newNSDB(c, s.opts.InMemory), nil
+	d := newNSDB(c, s.opts.InMemory)
+	d.migratedFrom = before
+	return d, nil
 }
 
 func newNSDB(c *conns, shared bool) *nsDB {
 	return &nsDB{conns: c, sem: make(chan struct{}, 1), shared: shared}
 }
 
-func migrateNamespace(ctx context.Context, c *conns) error {
-	m, err := migrate.New(c.bun, migrations.SQLite, nil)
-	if err == nil {
-		err = m.ApplyNamespaceMigration(ctx, "main")
+// migrateNamespace applies the namespace's pending migrations and returns
+// what its database had recorded before.
+func migrateNamespace(ctx context.Context, c *conns) ([]migrate.Migration, error) {
+	m, err := migrate.New(c.db, dialect{}, nil)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	return m.ApplyNamespaceMigration(ctx, mainSchema)
 }
 
 // createNamespaceFile creates a namespace's database file, migrated and in
@@ -253,7 +261,7 @@ func (s *Store) createNamespaceFile(ctx context.Context, id string) (*nsDB, erro
 		_ = c.close()
 		return nil, dbError(ctx, op, err)
 	}
-	if err := migrateNamespace(ctx, c); err != nil {
+	if _, err := migrateNamespace(ctx, c); err != nil {
 		_ = c.close()
 		return nil, err
 	}

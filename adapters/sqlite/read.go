@@ -59,8 +59,8 @@ func (n *Namespace) GetCategoryMessages(ctx context.Context, category string, op
 
 // GetAllMessages returns the namespace's messages from global position
 // opts.StartPosition(); see ports.MessageStore.
-func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
-	if err := opts.ValidateAll(); err != nil {
+func (n *Namespace) GetAllMessages(ctx context.Context, opts domain.AllOpts) ([]domain.Message, error) {
+	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	limit := opts.Limit()

@@ -21,7 +21,6 @@ import (
 
 	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/internal/migrate"
-	"github.com/messagedb-go/messagedb/migrations"
 	"github.com/messagedb-go/messagedb/ports"
 )
 
@@ -120,6 +119,9 @@ type Store struct {
 	memSeq   atomic.Uint64 // and to each namespace created in it
 	registry *conns
 	opened   atomic.Int64 // namespace databases opened, for tests
+	// registryBefore is what the registry had recorded before Open
+	// migrated it.
+	registryBefore []migrate.Migration
 
 	// admin serialises the creation and deletion of namespaces (and the
 	// first look-up of one) in this Store; across processes they serialise
@@ -164,9 +166,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("messagedb: sqlite: open registry: %w", err)
 	}
-	m, err := migrate.New(s.registry.bun, migrations.SQLite, nil)
+	m, err := migrate.New(s.registry.db, dialect{}, nil)
 	if err == nil {
-		err = m.AutoMigrate(ctx)
+		s.registryBefore, err = m.AutoMigrate(ctx)
 	}
 	if err != nil {
 		_ = s.registry.close()
@@ -305,7 +307,6 @@ type registryRow struct {
 
 	ID          string `bun:"id,pk"`
 	Description string `bun:"description"`
-	TokenHash   string `bun:"token_hash"`
 	CreatedAt   string `bun:"created_at"`
 }
 
@@ -314,7 +315,7 @@ func (r registryRow) namespace() (domain.Namespace, error) {
 	if err != nil {
 		return domain.Namespace{}, fmt.Errorf("messagedb: sqlite: namespace %s: created_at %q: %w", r.ID, r.CreatedAt, err)
 	}
-	return domain.Namespace{ID: r.ID, Description: r.Description, TokenHash: r.TokenHash, CreatedAt: at}, nil
+	return domain.Namespace{ID: r.ID, Description: r.Description, CreatedAt: at}, nil
 }
 
 // CreateNamespace creates an empty namespace: its database (file or
@@ -375,7 +376,6 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 	row := registryRow{
 		ID:          id,
 		Description: opts.Description,
-		TokenHash:   opts.TokenHash,
 		CreatedAt:   formatTime(time.Now()),
 	}
 	if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {

@@ -295,11 +295,10 @@ func TestStore_CreatedNamespaceConnectionSettings(t *testing.T) {
 func testCreateNamespace(t *testing.T, s *sqlite.Store) {
 	ctx := t.Context()
 	before := time.Now()
-	got, err := s.CreateNamespace(ctx, "tenant_1", domain.NamespaceOptions{Description: "Tenant one", TokenHash: "sha256:abc"})
+	got, err := s.CreateNamespace(ctx, "tenant_1", domain.NamespaceOptions{Description: "Tenant one"})
 	require.NoError(t, err)
 	assert.Equal(t, "tenant_1", got.ID)
 	assert.Equal(t, "Tenant one", got.Description)
-	assert.Equal(t, "sha256:abc", got.TokenHash)
 	assert.Equal(t, time.UTC, got.CreatedAt.Location())
 	assert.WithinRange(t, got.CreatedAt, before.Add(-time.Millisecond), time.Now())
 
@@ -316,7 +315,7 @@ func testCreateNamespace(t *testing.T, s *sqlite.Store) {
 
 	ns, err := s.MessageStore(ctx, "tenant_1")
 	require.NoError(t, err)
-	msgs, err := ns.GetAllMessages(ctx, domain.CategoryOpts{})
+	msgs, err := ns.GetAllMessages(ctx, domain.AllOpts{})
 	require.NoError(t, err)
 	assert.Empty(t, msgs, "a new namespace is empty")
 	r, err := ns.WriteMessage(ctx, "order-1", domain.NewMessage{Type: "Placed"}, domain.ExpectVersion(domain.NoStream))
@@ -334,7 +333,7 @@ func assertReadsFail(t *testing.T, ns *sqlite.Namespace, want error) {
 		assert.ErrorIs(t, err, want, "GetStreamMessages, %s", how)
 		_, err = ns.GetCategoryMessages(ctx, "order", domain.CategoryOpts{BatchSize: batch})
 		assert.ErrorIs(t, err, want, "GetCategoryMessages, %s", how)
-		_, err = ns.GetAllMessages(ctx, domain.CategoryOpts{BatchSize: batch})
+		_, err = ns.GetAllMessages(ctx, domain.AllOpts{BatchSize: batch})
 		assert.ErrorIs(t, err, want, "GetAllMessages, %s", how)
 	}
 	_, err := ns.GetLastStreamMessage(ctx, "order-1", "")
@@ -463,7 +462,7 @@ func TestStore_MissingNamespaceFileIsNotRecreated(t *testing.T) {
 func TestStore_MDB001_4A_T9_GetNamespace(t *testing.T) {
 	eachMode(t, func(t *testing.T, s *sqlite.Store) {
 		ctx := t.Context()
-		created, err := s.CreateNamespace(ctx, "shop", domain.NamespaceOptions{Description: "Shop — ünïcode", TokenHash: "h"})
+		created, err := s.CreateNamespace(ctx, "shop", domain.NamespaceOptions{Description: "Shop — ünïcode"})
 		require.NoError(t, err)
 		got, err := s.GetNamespace(ctx, "shop")
 		require.NoError(t, err)

@@ -259,7 +259,7 @@ interrupted.`,
 	setup: func(fs *flag.FlagSet) runner {
 		rf := addReadFlags(fs, domain.FirstGlobalPosition, "global position")
 		return func(ctx context.Context, c *cli, args []string) error {
-			if err := (domain.CategoryOpts{Position: *rf.position, BatchSize: rf.batch}).ValidateAll(); err != nil {
+			if err := (domain.AllOpts{Position: *rf.position, BatchSize: rf.batch}).Validate(); err != nil {
 				return err
 			}
 			if err := rf.validate("all"); err != nil {
@@ -267,7 +267,7 @@ interrupted.`,
 			}
 			return c.printRead(ctx, rf, messageRead{
 				read: func(ctx context.Context, ns *app.Namespace, from, batch int64) ([]domain.Message, error) {
-					return ns.ReadAll(ctx, domain.CategoryOpts{Position: from, BatchSize: &batch})
+					return ns.ReadAll(ctx, domain.AllOpts{Position: from, BatchSize: &batch})
 				},
 				next: func(m domain.Message) int64 { return m.GlobalPosition + 1 },
 			})

@@ -187,7 +187,6 @@ func (c *cli) printMessages(msgs []domain.Message) error {
 func (c *cli) printNamespaces(nss []domain.Namespace) error {
 	if c.json {
 		for _, n := range nss {
-			n.TokenHash = "" // a credential's hash is not for terminals and logs
 			if err := c.emitJSON(n); err != nil {
 				return err
 			}

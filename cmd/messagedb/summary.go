@@ -4,13 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io/fs"
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/messagedb-go/messagedb/app"
 	"github.com/messagedb-go/messagedb/domain"
-	"github.com/messagedb-go/messagedb/migrations"
+	"github.com/messagedb-go/messagedb/ports"
 )
 
 var summaryCommand = command{
@@ -34,7 +34,7 @@ stream, and the messages of each type. With --json, one object per line with
 			batch := domain.DefaultBatchSize
 			next := domain.FirstGlobalPosition
 			for ns != nil {
-				msgs, err := ns.ReadAll(ctx, domain.CategoryOpts{Position: next, BatchSize: &batch})
+				msgs, err := ns.ReadAll(ctx, domain.AllOpts{Position: next, BatchSize: &batch})
 				if err != nil {
 					return err
 				}
@@ -173,26 +173,22 @@ var migrateCommand = command{
 	long: `
 Every command migrates what it opens; migrate does it for the whole store
 at once: the registry of namespaces and each namespace's database (SQLite
-file or PostgreSQL schema), for example after upgrading messagedb. It prints
-the migrations each is now at. Applied migrations are recorded with a
-checksum; a migration file that changed after it was applied is an error.`,
+file or PostgreSQL schema), for example after upgrading messagedb. For each
+database it prints the migrations its schema_migrations table held before
+(for the registry: before this command opened the store, which migrates it)
+and those it holds after. Applied migrations are recorded with a checksum;
+a migration file that changed after it was applied is an error. With
+--json, one object per database: "database" ("registry" or "namespace"),
+"namespace", "before" and "migrations" (after).`,
 	setup: func(fs *flag.FlagSet) runner {
 		return func(ctx context.Context, c *cli, args []string) error {
 			s, err := c.open(ctx) // migrates the registry
 			if err != nil {
 				return err
 			}
-			dialect := migrations.SQLite
-			if strings.HasPrefix(c.dbURL(), "postgres") {
-				dialect = migrations.Postgres
-			}
-			regFiles, err := migrationNames(migrations.Metadata(dialect))
-			if err != nil {
-				return err
-			}
-			nsFiles, err := migrationNames(migrations.Namespace(dialect))
-			if err != nil {
-				return err
+			m, ok := s.Backend().(ports.Migrator)
+			if !ok {
+				return domain.Wrapf(app.ErrUnsupported, "migrate: the %s backend records no migrations", s.Capabilities().System)
 			}
 			nss, err := s.ListNamespaces(ctx)
 			if err != nil {
@@ -201,14 +197,28 @@ checksum; a migration file that changed after it was applied is an error.`,
 			type line struct {
 				Database   string   `json:"database"`
 				Namespace  string   `json:"namespace,omitempty"`
+				Before     []string `json:"before"`
 				Migrations []string `json:"migrations"`
 			}
-			lines := []line{{Database: "registry", Migrations: regFiles}}
+			var lines []line
+			applied := 0
+			add := func(database, id string) error {
+				before, after, err := m.Migrate(ctx, id)
+				if err != nil {
+					return err
+				}
+				l := line{Database: database, Namespace: id, Before: versions(before), Migrations: versions(after)}
+				applied += len(l.Migrations) - len(l.Before)
+				lines = append(lines, l)
+				return nil
+			}
+			if err := add("registry", ""); err != nil {
+				return domain.Wrapf(err, "migrate the registry")
+			}
 			for _, n := range nss {
-				if _, err := s.Namespace(ctx, n.ID); err != nil { // opening migrates
+				if err := add("namespace", n.ID); err != nil {
 					return domain.Wrapf(err, "migrate namespace %s", n.ID)
 				}
-				lines = append(lines, line{Database: "namespace", Namespace: n.ID, Migrations: nsFiles})
 			}
 			if c.json {
 				for _, l := range lines {
@@ -218,35 +228,34 @@ checksum; a migration file that changed after it was applied is an error.`,
 				}
 				return nil
 			}
-			t := newTable(c.stdout, "DATABASE", "MIGRATIONS")
-			t.uncut = map[int]bool{1: true}
+			t := newTable(c.stdout, "DATABASE", "BEFORE", "AFTER")
+			t.uncut = map[int]bool{1: true, 2: true}
 			for _, l := range lines {
-				t.row(strings.TrimSpace(l.Database+" "+l.Namespace), strings.Join(l.Migrations, ", "))
+				t.row(strings.TrimSpace(l.Database+" "+l.Namespace), listOrNone(l.Before), listOrNone(l.Migrations))
 			}
 			if err := t.flush(); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(c.stdout, "up to date: the registry and %d namespace(s)\n", len(nss))
+			_, err = fmt.Fprintf(c.stdout, "up to date: the registry and %d namespace(s); %d %s applied\n",
+				len(nss), applied, plural(applied, "migration", "migrations"))
 			return err
 		}
 	},
 }
 
-// migrationNames lists the migrations of an embedded directory.
-func migrationNames(fsys fs.FS, err error) ([]string, error) {
-	if err != nil {
-		return nil, err
+// versions returns the versions of migrations, never nil.
+func versions(ms []ports.Migration) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Version
 	}
-	entries, err := fs.ReadDir(fsys, ".")
-	if err != nil {
-		return nil, err
+	return out
+}
+
+// listOrNone joins names, or says there are none.
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "(none)"
 	}
-	var names []string
-	for _, e := range entries {
-		if name, ok := strings.CutSuffix(e.Name(), ".sql"); ok {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	return names, nil
+	return strings.Join(names, ", ")
 }

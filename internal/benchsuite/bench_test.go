@@ -83,7 +83,7 @@ func BenchmarkRawInsert(b *testing.B) {
 	syncs := map[*backend]string{fileBackend: "FULL", fileNormalBackend: "NORMAL"}
 	run(b, []*backend{fileBackend, fileNormalBackend}, nil, func(b *testing.B, be *backend) {
 		ctx := context.Background()
-		ddl, err := migrations.Namespace(migrations.SQLite)
+		ddl, err := migrations.Namespace("sqlite")
 		if err != nil {
 			b.Fatal(err)
 		}

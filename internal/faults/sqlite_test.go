@@ -128,7 +128,7 @@ func TestSQLite_KillDuringWrites(t *testing.T) {
 		}
 		ns, err = s.Namespace(ctx, crashNamespace)
 		require.NoError(t, err)
-		all, err := ns.ReadAll(ctx, domain.CategoryOpts{BatchSize: new(domain.Unlimited)})
+		all, err := ns.ReadAll(ctx, domain.AllOpts{BatchSize: new(domain.Unlimited)})
 		require.NoError(t, err)
 		require.NoError(t, s.Close())
 

@@ -3,14 +3,23 @@
 //
 // Each migration and its record commit in one transaction, so a failing
 // migration leaves nothing behind. Migrators racing on one database apply
-// each migration exactly once: on PostgreSQL they serialise on a
-// transaction-scoped advisory lock, on SQLite on an immediate transaction
-// (the database's write lock). A migration file that changed after it was
-// applied is reported by its checksum, never skipped silently.
+// each migration exactly once: they serialise on what the backend's Dialect
+// provides (on PostgreSQL a transaction-scoped advisory lock, on SQLite an
+// immediate transaction, which takes the database's write lock). A
+// migration file that changed after it was applied is reported by its
+// checksum, never skipped silently.
+//
+// # Dialects
+//
+// What differs from one database engine to another is a Dialect, which each
+// adapter supplies: where its migration files are, how to find and create
+// the schema_migrations table, how to exclude other migrators, whether the
+// connected role may apply what is pending. This package holds no knowledge
+// of any engine; a Dialect's methods say what they must do.
 //
 // # Files that run in several transactions
 //
-// A PostgreSQL file whose first line is
+// A file whose first line is
 //
 //	-- messagedb:no-transaction
 //
@@ -19,25 +28,23 @@
 //	-- messagedb:commit
 //
 // Applied to an existing database (ApplyNamespaceMigration), each step runs
-// and commits on its own, on one connection that holds the scope's advisory
-// lock for the whole file (a session lock, which excludes other migrators as
-// the transaction-scoped one does), and the file is recorded after its last
-// step. That lets a file rebuild a large table while writers go on, locking
-// it only briefly. Such a file must be safe to run again from its first step
-// after failing at any step: nothing is recorded until it is done. Inside a
-// caller's transaction (ApplyNamespaceMigrationTx, when a namespace is
-// created) and on SQLite, the steps run in that one transaction, so they
-// must not use what a transaction forbids (VACUUM, CREATE INDEX
-// CONCURRENTLY, COMMIT).
+// and commits on its own, on one connection that holds the scope's session
+// lock (Dialect.LockSession) for the whole file, and the file is recorded
+// after its last step. That lets a file rebuild a large table while writers
+// go on, locking it only briefly. Such a file must be safe to run again from
+// its first step after failing at any step: nothing is recorded until it is
+// done. Inside a caller's transaction (ApplyNamespaceMigrationTx, when a
+// namespace is created), and with a dialect that has no session lock, the
+// steps run in one transaction, so they must not use what a transaction
+// forbids (VACUUM, CREATE INDEX CONCURRENTLY, COMMIT).
 //
 // # Nothing to do, nothing needed
 //
 // Before applying anything, a migrator reads what is recorded, with
 // nothing but SELECT: a role that may only use a database (see
 // domain.NamespaceOptions.Grant) opens it when it is up to date. When
-// something is pending and the role may not apply it (it is not a member of
-// the schema's owner), the error is a *domain.MigrationPendingError naming
-// the role that may.
+// something is pending and the role may not apply it, the error is the
+// dialect's (a *migrations.PendingError naming the role that may).
 package migrate
 
 import (
@@ -54,61 +61,106 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uptrace/bun"
-
-	"github.com/messagedb-go/messagedb/domain"
 	"github.com/messagedb-go/messagedb/migrations"
+	"github.com/messagedb-go/messagedb/ports"
 )
 
-// DefaultMetadataSchema is the PostgreSQL schema of the namespace registry.
-const DefaultMetadataSchema = "messagedb"
+// Table is the name of the table that records the applied migrations, in
+// each scope (the registry's schema, each namespace's).
+const Table = "schema_migrations"
+
+// Execer is what migrations run on: a *sql.DB, *sql.Tx or *sql.Conn.
+// Statements go to database/sql directly so that no query builder's
+// placeholder formatting touches SQL text.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx is a transaction a Dialect began: Commit or Rollback ends it.
+type Tx interface {
+	Execer
+	Commit() error
+	Rollback() error
+}
+
+// ErrNoSessionLock is returned by a Dialect's LockSession when the
+// database cannot hold a lock across transactions: files that run in
+// several transactions then run in one, as every other file.
+var ErrNoSessionLock = errors.New("messagedb: migrate: no session lock")
+
+// Dialect is what a migrator needs to know of a database engine. Each
+// adapter supplies its own; a scope is named by its schema, which the
+// migrator has checked to be a plain lowercase identifier, and its record is
+// the table schema.schema_migrations (version text primary key, checksum
+// text, applied_at: a time, written as RFC 3339 text in UTC).
+type Dialect interface {
+	// Name is the backend's name: its migration files are the folders
+	// metadata/<Name> and namespace/<Name> of package migrations.
+	Name() string
+	// RegistrySchema is the scope of the registry's migrations.
+	RegistrySchema() string
+	// HasTable reports whether schema holds a table of that name, reading
+	// with nothing but SELECT.
+	HasTable(ctx context.Context, q Execer, schema, table string) (bool, error)
+	// CheckMayApply returns a *migrations.PendingError when the connected
+	// role may not apply the pending versions to schema, nil when it may or
+	// the database has no roles.
+	CheckMayApply(ctx context.Context, q Execer, schema string, pending []string) error
+	// Create creates schema (if the database has schemas) and its record
+	// table, when missing, in ex's transaction.
+	Create(ctx context.Context, ex Execer, schema string) error
+	// Begin begins a transaction on db that excludes the other migrators
+	// of schema until it ends.
+	Begin(ctx context.Context, db *sql.DB, schema string) (Tx, error)
+	// Lock excludes the other migrators of schema until ex, a caller's
+	// transaction, ends.
+	Lock(ctx context.Context, ex Execer, schema string) error
+	// LockSession excludes the other migrators of schema, across the
+	// transactions conn runs, until unlock; or returns ErrNoSessionLock.
+	LockSession(ctx context.Context, conn *sql.Conn, schema string) (unlock func(context.Context) error, err error)
+}
 
 // Options adjust a Migrator; the zero value uses the embedded migrations.
 type Options struct {
 	// Metadata and Namespace replace the embedded migration files (tests).
 	Metadata  fs.FS
 	Namespace fs.FS
-	// MetadataSchema is the PostgreSQL schema of the registry; default
-	// DefaultMetadataSchema. Unused on SQLite.
-	MetadataSchema string
 }
 
 // Migrator applies migrations to one database.
 type Migrator struct {
-	db        *bun.DB
-	dialect   migrations.Dialect
+	db        *sql.DB
+	dialect   Dialect
 	metadata  fs.FS
 	namespace fs.FS
-	mdSchema  string
 }
 
-// Migration is one applied migration as recorded.
-type Migration struct {
-	Version   string // file name without ".sql"
-	Checksum  string // hex SHA-256 of the file as shipped (before substitution)
-	AppliedAt time.Time
-}
+// Migration is one applied migration as recorded: its version (the file
+// name without ".sql"), the hex SHA-256 of the file as shipped (before
+// substitution), and when it was applied.
+type Migration = ports.Migration
 
 // New returns a migrator for db in the given dialect.
-func New(db *bun.DB, dialect migrations.Dialect, opts *Options) (*Migrator, error) {
-	m := &Migrator{db: db, dialect: dialect, mdSchema: DefaultMetadataSchema}
+func New(db *sql.DB, dialect Dialect, opts *Options) (*Migrator, error) {
+	if dialect == nil {
+		return nil, errors.New("messagedb: migrate: no dialect")
+	}
+	m := &Migrator{db: db, dialect: dialect}
 	if opts != nil {
 		m.metadata, m.namespace = opts.Metadata, opts.Namespace
-		if opts.MetadataSchema != "" {
-			m.mdSchema = opts.MetadataSchema
-		}
 	}
-	if err := checkIdentifier(m.mdSchema); err != nil {
+	if err := checkIdentifier(dialect.RegistrySchema()); err != nil {
 		return nil, err
 	}
 	var err error
 	if m.metadata == nil {
-		if m.metadata, err = migrations.Metadata(dialect); err != nil {
+		if m.metadata, err = migrations.Metadata(dialect.Name()); err != nil {
 			return nil, err
 		}
 	}
 	if m.namespace == nil {
-		if m.namespace, err = migrations.Namespace(dialect); err != nil {
+		if m.namespace, err = migrations.Namespace(dialect.Name()); err != nil {
 			return nil, err
 		}
 	}
@@ -116,18 +168,16 @@ func New(db *bun.DB, dialect migrations.Dialect, opts *Options) (*Migrator, erro
 }
 
 // AutoMigrate applies the pending metadata (registry) migrations, each in its
-// own transaction. On PostgreSQL it creates the metadata schema first.
-func (m *Migrator) AutoMigrate(ctx context.Context) error {
-	return m.applyEach(ctx, m.metadata, m.scope(m.metadataSchema()), nil)
+// own transaction, and returns what was recorded before.
+func (m *Migrator) AutoMigrate(ctx context.Context) ([]Migration, error) {
+	return m.applyEach(ctx, m.metadata, m.dialect.RegistrySchema(), nil)
 }
 
 // ApplyNamespaceMigration applies the pending namespace migrations with
 // {{SCHEMA_NAME}} replaced by schema, each in its own transaction (or, for a
-// file that runs in several, as described in the package documentation).
-// On PostgreSQL the schema is created if needed and the migrations are
-// recorded in schema.schema_migrations; on SQLite schema is the attached
-// database name ("main" for a namespace's own file).
-func (m *Migrator) ApplyNamespaceMigration(ctx context.Context, schema string) error {
+// file that runs in several, as described in the package documentation),
+// and returns what was recorded before.
+func (m *Migrator) ApplyNamespaceMigration(ctx context.Context, schema string) ([]Migration, error) {
 	return m.ApplyNamespaceMigrationGuarded(ctx, schema, nil)
 }
 
@@ -140,11 +190,11 @@ type Guard func(ctx context.Context, ex Execer) error
 
 // ApplyNamespaceMigrationGuarded is ApplyNamespaceMigration with a guard
 // (nil for none).
-func (m *Migrator) ApplyNamespaceMigrationGuarded(ctx context.Context, schema string, guard Guard) error {
+func (m *Migrator) ApplyNamespaceMigrationGuarded(ctx context.Context, schema string, guard Guard) ([]Migration, error) {
 	if err := checkIdentifier(schema); err != nil {
-		return err
+		return nil, err
 	}
-	return m.applyEach(ctx, m.namespace, m.scope(schema), guard)
+	return m.applyEach(ctx, m.namespace, schema, guard)
 }
 
 // PendingNamespace returns the versions of the namespace migrations that
@@ -154,7 +204,7 @@ func (m *Migrator) PendingNamespace(ctx context.Context, schema string) ([]strin
 	if err := checkIdentifier(schema); err != nil {
 		return nil, err
 	}
-	files, err := m.pending(ctx, m.namespace, m.scope(schema))
+	_, files, err := m.pending(ctx, m.namespace, schema)
 	return fileVersions(files), err
 }
 
@@ -167,41 +217,63 @@ func fileVersions(files []file) []string {
 }
 
 // ApplyNamespaceMigrationTx applies the pending namespace migrations inside
-// tx, which the caller commits or rolls back: a namespace and its registry
-// row can then be created all or nothing.
-func (m *Migrator) ApplyNamespaceMigrationTx(ctx context.Context, tx bun.Tx, schema string) error {
+// tx, the caller's transaction, which the caller commits or rolls back: a
+// namespace and its registry row can then be created all or nothing.
+func (m *Migrator) ApplyNamespaceMigrationTx(ctx context.Context, tx Execer, schema string) error {
 	if err := checkIdentifier(schema); err != nil {
 		return err
 	}
-	s := m.scope(schema)
 	files, err := readSet(m.namespace)
 	if err != nil {
 		return err
 	}
-	if err := m.prepare(ctx, tx.Tx, s); err != nil {
+	if err := m.dialect.Lock(ctx, tx, schema); err != nil {
+		return fmt.Errorf("messagedb: migrate: lock %s: %w", schema, cause(err))
+	}
+	if err := m.create(ctx, tx, schema); err != nil {
 		return err
 	}
 	for _, f := range files {
-		if err := m.applyOne(ctx, tx.Tx, s, f); err != nil {
+		if err := m.applyOne(ctx, tx, schema, f); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Applied returns the migrations recorded for the metadata database (schema
-// "") or a namespace schema, in version order.
+// Applied returns the migrations recorded for the registry (schema "") or a
+// namespace schema, in version order: none when nothing was ever recorded
+// there.
 func (m *Migrator) Applied(ctx context.Context, schema string) ([]Migration, error) {
 	if schema == "" {
-		schema = m.metadataSchema()
+		schema = m.dialect.RegistrySchema()
 	}
+	return Applied(ctx, m.db, m.dialect, schema)
+}
+
+// Queryer is what a record is read on: a *sql.DB or a *sql.Conn.
+type Queryer interface {
+	Execer
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Applied returns the migrations recorded in schema, read on q, in
+// version order: none when nothing was ever recorded there. It reads with
+// nothing but SELECT.
+func Applied(ctx context.Context, q Queryer, d Dialect, schema string) ([]Migration, error) {
 	if err := checkIdentifier(schema); err != nil {
 		return nil, err
 	}
-	rows, err := m.db.DB.QueryContext(ctx,
-		"SELECT version, checksum, applied_at FROM "+m.scope(schema).table+" ORDER BY version")
+	exists, err := d.HasTable(ctx, q, schema, Table)
 	if err != nil {
-		return nil, fmt.Errorf("messagedb: read applied migrations: %w", cause(err))
+		return nil, fmt.Errorf("messagedb: migrate: read applied migrations of %s: %w", schema, cause(err))
+	}
+	if !exists {
+		return nil, nil
+	}
+	rows, err := q.QueryContext(ctx, "SELECT version, checksum, applied_at FROM "+schema+"."+Table+" ORDER BY version")
+	if err != nil {
+		return nil, fmt.Errorf("messagedb: migrate: read applied migrations of %s: %w", schema, cause(err))
 	}
 	defer rows.Close()
 	var out []Migration
@@ -209,38 +281,17 @@ func (m *Migrator) Applied(ctx context.Context, schema string) ([]Migration, err
 		var mg Migration
 		var at any
 		if err := rows.Scan(&mg.Version, &mg.Checksum, &at); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("messagedb: migrate: read applied migrations of %s: %w", schema, cause(err))
 		}
 		if mg.AppliedAt, err = parseTime(at); err != nil {
 			return nil, err
 		}
 		out = append(out, mg)
 	}
-	return out, rows.Err()
-}
-
-// scope is where one set of migrations is recorded and what they substitute.
-type scope struct {
-	schema string // substituted for {{SCHEMA_NAME}}
-	table  string // qualified schema_migrations table
-	lock   int64  // PostgreSQL advisory lock key
-}
-
-func (m *Migrator) scope(schema string) scope {
-	return scope{
-		schema: schema,
-		table:  schema + ".schema_migrations",
-		lock:   domain.Hash64("messagedb.migrate:" + schema),
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("messagedb: migrate: read applied migrations of %s: %w", schema, cause(err))
 	}
-}
-
-// metadataSchema is where the registry lives: the metadata schema on
-// PostgreSQL, the registry file's main database on SQLite.
-func (m *Migrator) metadataSchema() string {
-	if m.dialect == migrations.SQLite {
-		return "main"
-	}
-	return m.mdSchema
+	return out, nil
 }
 
 type file struct {
@@ -266,7 +317,7 @@ func readSet(fsys fs.FS) ([]file, error) {
 	for _, n := range names {
 		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
-			return nil, &domain.MigrationError{File: n, Err: cause(err)}
+			return nil, &migrations.Error{File: n, Err: cause(err)}
 		}
 		sum := sha256.Sum256(b)
 		f := file{
@@ -287,144 +338,102 @@ func readSet(fsys fs.FS) ([]file, error) {
 	return out, nil
 }
 
-// pending returns the files of fsys that scope s has not recorded, reading
-// with nothing but SELECT (and without taking the migrators' lock: what is
-// recorded is never removed). A recorded file that changed is an error.
-func (m *Migrator) pending(ctx context.Context, fsys fs.FS, s scope) ([]file, error) {
+// pending returns what schema has recorded and the files of fsys it lacks,
+// reading with nothing but SELECT (and without taking the migrators' lock:
+// what is recorded is never removed). A recorded file that changed is an
+// error.
+func (m *Migrator) pending(ctx context.Context, fsys fs.FS, schema string) ([]Migration, []file, error) {
 	files, err := readSet(fsys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var exists bool
-	if m.dialect == migrations.Postgres {
-		err = m.db.DB.QueryRowContext(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = `+quote(s.schema)+` AND c.relname = 'schema_migrations')`).Scan(&exists)
-	} else {
-		err = m.db.DB.QueryRowContext(ctx, "SELECT count(*) > 0 FROM "+s.schema+
-			".sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").Scan(&exists)
-	}
+	recorded, err := Applied(ctx, m.db, m.dialect, schema)
 	if err != nil {
-		return nil, fmt.Errorf("messagedb: migrate: read applied migrations of %s: %w", s.schema, cause(err))
+		return nil, nil, err
 	}
-	if !exists {
-		return files, nil
-	}
-	recorded := map[string]string{}
-	rows, err := m.db.DB.QueryContext(ctx, "SELECT version, checksum FROM "+s.table)
-	if err != nil {
-		return nil, fmt.Errorf("messagedb: migrate: read applied migrations of %s: %w", s.schema, cause(err))
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var version, checksum string
-		if err := rows.Scan(&version, &checksum); err != nil {
-			return nil, fmt.Errorf("messagedb: migrate: read applied migrations of %s: %w", s.schema, cause(err))
-		}
-		recorded[version] = checksum
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("messagedb: migrate: read applied migrations of %s: %w", s.schema, cause(err))
+	checksums := make(map[string]string, len(recorded))
+	for _, r := range recorded {
+		checksums[r.Version] = r.Checksum
 	}
 	var out []file
 	for _, f := range files {
-		checksum, ok := recorded[f.version]
+		checksum, ok := checksums[f.version]
 		switch {
 		case !ok:
 			out = append(out, f)
 		case checksum != f.checksum:
-			return nil, changedError(f, checksum)
+			return nil, nil, changedError(f, checksum)
 		}
 	}
-	return out, nil
+	return recorded, out, nil
 }
 
 // changedError reports file f, recorded with another checksum.
 func changedError(f file, recorded string) error {
-	return &domain.MigrationError{File: f.name, Err: fmt.Errorf(
+	return &migrations.Error{File: f.name, Err: fmt.Errorf(
 		"file changed after it was applied (checksum %s, recorded %s): add a new migration instead", f.checksum[:12], recorded[:min(12, len(recorded))])}
 }
 
-// checkMayApply returns a *domain.MigrationPendingError when the connected
-// role may not apply the pending files to scope s: on PostgreSQL, when it
-// is not a member of the owner of s's schema, or, for a schema yet to be
-// made, lacks CREATE on the database (whose owner may).
-func (m *Migrator) checkMayApply(ctx context.Context, s scope, pending []file) error {
-	if m.dialect != migrations.Postgres {
-		return nil
-	}
-	var role, owner string
-	var may bool
-	err := m.db.DB.QueryRowContext(ctx, `SELECT current_user::text,
-  COALESCE(pg_catalog.pg_get_userbyid(n.nspowner), pg_catalog.pg_get_userbyid(d.datdba))::text,
-  CASE WHEN n.oid IS NULL THEN pg_catalog.has_database_privilege(d.oid, 'CREATE')
-    ELSE pg_catalog.pg_has_role(n.nspowner, 'USAGE') END
-FROM pg_catalog.pg_database d
-LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = `+quote(s.schema)+`
-WHERE d.datname = pg_catalog.current_database()`).Scan(&role, &owner, &may)
-	if err != nil {
-		return fmt.Errorf("messagedb: migrate: check the privileges on %s: %w", s.schema, cause(err))
-	}
-	if may {
-		return nil
-	}
-	return &domain.MigrationPendingError{Schema: s.schema, Versions: fileVersions(pending), Role: role, Owner: owner}
-}
-
-// Execer is what migrations run on: a *sql.Tx or a *sql.Conn. Statements go
-// to database/sql directly so that bun's placeholder formatting never touches
-// SQL text.
-type Execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // applyEach applies every pending migration in its own transaction (or
-// transactions), when the role may.
-func (m *Migrator) applyEach(ctx context.Context, fsys fs.FS, s scope, guard Guard) error {
-	files, err := m.pending(ctx, fsys, s)
+// transactions), when the role may, and returns what was recorded before.
+func (m *Migrator) applyEach(ctx context.Context, fsys fs.FS, schema string, guard Guard) ([]Migration, error) {
+	before, files, err := m.pending(ctx, fsys, schema)
 	if err != nil || len(files) == 0 {
-		return err
+		return before, err
 	}
-	if err := m.checkMayApply(ctx, s, files); err != nil {
-		return err
+	if err := m.dialect.CheckMayApply(ctx, m.db, schema, fileVersions(files)); err != nil {
+		var pending *migrations.PendingError
+		if errors.As(err, &pending) {
+			return nil, pending
+		}
+		return nil, fmt.Errorf("messagedb: migrate: check the privileges on %s: %w", schema, cause(err))
 	}
 	for _, f := range files {
-		if f.steps != nil && m.dialect == migrations.Postgres {
-			err = m.applySteps(ctx, s, f, guard)
-		} else {
-			err = m.inTx(ctx, s, func(ex Execer) error {
+		err = errNoSteps
+		if f.steps != nil {
+			err = m.applySteps(ctx, schema, f, guard)
+		}
+		if errors.Is(err, errNoSteps) {
+			err = m.inTx(ctx, schema, func(ex Execer) error {
 				if guard != nil {
 					if err := guard(ctx, ex); err != nil {
 						return err
 					}
 				}
-				return m.applyOne(ctx, ex, s, f)
+				return m.applyOne(ctx, ex, schema, f)
 			})
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return before, nil
 }
 
+// errNoSteps says that a file runs in one transaction.
+var errNoSteps = errors.New("messagedb: migrate: one transaction")
+
 // applySteps applies a file that runs in several transactions: each step
-// commits on its own, on one connection holding the scope's advisory lock
-// (a session lock) until the file is recorded or has failed.
-func (m *Migrator) applySteps(ctx context.Context, s scope, f file, guard Guard) (err error) {
-	conn, err := m.db.DB.Conn(ctx)
+// commits on its own, on one connection holding the scope's session lock
+// until the file is recorded or has failed. It returns errNoSteps, having
+// done nothing, when the dialect has no session lock.
+func (m *Migrator) applySteps(ctx context.Context, schema string, f file, guard Guard) (err error) {
+	conn, err := m.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("messagedb: migrate: %w", cause(err))
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SELECT pg_advisory_lock(%d)", s.lock)); err != nil {
-		return fmt.Errorf("messagedb: migrate: lock %s: %w", s.schema, cause(err))
+	unlock, err := m.dialect.LockSession(ctx, conn, schema)
+	if errors.Is(err, ErrNoSessionLock) {
+		return errNoSteps
+	}
+	if err != nil {
+		return fmt.Errorf("messagedb: migrate: lock %s: %w", schema, cause(err))
 	}
 	defer func() {
 		// Also when ctx ended: the connection goes back to the pool.
-		if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("SELECT pg_advisory_unlock(%d)", s.lock)); uerr != nil && err == nil {
-			err = fmt.Errorf("messagedb: migrate: unlock %s: %w", s.schema, cause(uerr))
+		if uerr := unlock(context.WithoutCancel(ctx)); uerr != nil && err == nil {
+			err = fmt.Errorf("messagedb: migrate: unlock %s: %w", schema, cause(uerr))
 		}
 	}()
 	// The guard first: creating the schema of a namespace deleted meanwhile
@@ -434,58 +443,24 @@ func (m *Migrator) applySteps(ctx context.Context, s scope, f file, guard Guard)
 			return err
 		}
 	}
-	if err := m.create(ctx, conn, s); err != nil {
+	if err := m.create(ctx, conn, schema); err != nil {
 		return err
 	}
-	var checksum string
-	switch err := conn.QueryRowContext(ctx, "SELECT checksum FROM "+s.table+" WHERE version = "+quote(f.version)).Scan(&checksum); {
-	case err == nil:
-		if checksum != f.checksum {
-			return changedError(f, checksum)
-		}
-		return nil // applied meanwhile by another migrator
-	case !errors.Is(err, sql.ErrNoRows):
-		return &domain.MigrationError{File: f.name, Err: cause(err)}
+	if done, err := applied(ctx, conn, schema, f); err != nil || done {
+		return err // done: applied meanwhile by another migrator
 	}
 	for i, step := range f.steps {
-		if _, err := conn.ExecContext(ctx, strings.ReplaceAll(step, migrations.SchemaPlaceholder, s.schema)); err != nil {
-			return &domain.MigrationError{File: f.name, Err: fmt.Errorf("step %d of %d: %w", i+1, len(f.steps), cause(err))}
+		if _, err := conn.ExecContext(ctx, strings.ReplaceAll(step, migrations.SchemaPlaceholder, schema)); err != nil {
+			return &migrations.Error{File: f.name, Err: fmt.Errorf("step %d of %d: %w", i+1, len(f.steps), cause(err))}
 		}
 	}
-	return m.record(ctx, conn, s, f)
+	return record(ctx, conn, schema, f)
 }
 
 // inTx runs fn in a transaction that excludes other migrators of the scope.
 // The schema_migrations table is created in the same transaction.
-func (m *Migrator) inTx(ctx context.Context, s scope, fn func(Execer) error) (err error) {
-	if m.dialect == migrations.SQLite {
-		// BEGIN IMMEDIATE takes the database's write lock before reading
-		// what is applied, whatever the connection's default.
-		conn, err := m.db.DB.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("messagedb: migrate: %w", cause(err))
-		}
-		defer conn.Close()
-		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-			return fmt.Errorf("messagedb: migrate: begin: %w", cause(err))
-		}
-		defer func() {
-			if err != nil {
-				_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-			}
-		}()
-		if err = m.prepare(ctx, conn, s); err != nil {
-			return err
-		}
-		if err = fn(conn); err != nil {
-			return err
-		}
-		if _, err = conn.ExecContext(ctx, "COMMIT"); err != nil {
-			return fmt.Errorf("messagedb: migrate: commit: %w", cause(err))
-		}
-		return nil
-	}
-	tx, err := m.db.DB.BeginTx(ctx, nil)
+func (m *Migrator) inTx(ctx context.Context, schema string, fn func(Execer) error) (err error) {
+	tx, err := m.dialect.Begin(ctx, m.db, schema)
 	if err != nil {
 		return fmt.Errorf("messagedb: migrate: begin: %w", cause(err))
 	}
@@ -494,7 +469,7 @@ func (m *Migrator) inTx(ctx context.Context, s scope, fn func(Execer) error) (er
 			_ = tx.Rollback()
 		}
 	}()
-	if err = m.prepare(ctx, tx, s); err != nil {
+	if err = m.create(ctx, tx, schema); err != nil {
 		return err
 	}
 	if err = fn(tx); err != nil {
@@ -506,66 +481,50 @@ func (m *Migrator) inTx(ctx context.Context, s scope, fn func(Execer) error) (er
 	return nil
 }
 
-// prepare locks the scope (PostgreSQL) and creates its schema and
-// schema_migrations table when missing.
-func (m *Migrator) prepare(ctx context.Context, ex Execer, s scope) error {
-	if m.dialect == migrations.Postgres {
-		if _, err := ex.ExecContext(ctx, fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", s.lock)); err != nil {
-			return fmt.Errorf("messagedb: migrate: prepare %s: %w", s.table, cause(err))
-		}
-	}
-	return m.create(ctx, ex, s)
-}
-
-// create creates the scope's schema (PostgreSQL) and schema_migrations
-// table when missing.
-func (m *Migrator) create(ctx context.Context, ex Execer, s scope) error {
-	var stmts []string
-	if m.dialect == migrations.Postgres {
-		stmts = []string{
-			"CREATE SCHEMA IF NOT EXISTS " + s.schema,
-			"CREATE TABLE IF NOT EXISTS " + s.table + " (version text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
-		}
-	} else {
-		stmts = []string{
-			"CREATE TABLE IF NOT EXISTS " + s.table + " (version TEXT PRIMARY KEY NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
-		}
-	}
-	for _, q := range stmts {
-		if _, err := ex.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("messagedb: migrate: prepare %s: %w", s.table, cause(err))
-		}
+// create creates the scope's schema and record table when missing.
+func (m *Migrator) create(ctx context.Context, ex Execer, schema string) error {
+	if err := m.dialect.Create(ctx, ex, schema); err != nil {
+		return fmt.Errorf("messagedb: migrate: prepare %s.%s: %w", schema, Table, cause(err))
 	}
 	return nil
 }
 
-// applyOne applies f unless it is recorded; a recorded f whose checksum
+// applied reports whether f is recorded in schema; a record whose checksum
 // differs is an error.
-func (m *Migrator) applyOne(ctx context.Context, ex Execer, s scope, f file) error {
+func applied(ctx context.Context, ex Execer, schema string, f file) (bool, error) {
 	var checksum string
-	err := ex.QueryRowContext(ctx, "SELECT checksum FROM "+s.table+" WHERE version = "+quote(f.version)).Scan(&checksum)
+	err := ex.QueryRowContext(ctx, "SELECT checksum FROM "+schema+"."+Table+" WHERE version = "+quote(f.version)).Scan(&checksum)
 	switch {
 	case err == nil:
 		if checksum != f.checksum {
-			return changedError(f, checksum)
+			return false, changedError(f, checksum)
 		}
-		return nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return &domain.MigrationError{File: f.name, Err: cause(err)}
+		return true, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
 	}
-	body := strings.ReplaceAll(f.body, migrations.SchemaPlaceholder, s.schema)
+	return false, &migrations.Error{File: f.name, Err: cause(err)}
+}
+
+// applyOne applies f unless it is recorded; a recorded f whose checksum
+// differs is an error.
+func (m *Migrator) applyOne(ctx context.Context, ex Execer, schema string, f file) error {
+	if done, err := applied(ctx, ex, schema, f); err != nil || done {
+		return err
+	}
+	body := strings.ReplaceAll(f.body, migrations.SchemaPlaceholder, schema)
 	if _, err := ex.ExecContext(ctx, body); err != nil {
-		return &domain.MigrationError{File: f.name, Err: cause(err)}
+		return &migrations.Error{File: f.name, Err: cause(err)}
 	}
-	return m.record(ctx, ex, s, f)
+	return record(ctx, ex, schema, f)
 }
 
 // record records f as applied.
-func (m *Migrator) record(ctx context.Context, ex Execer, s scope, f file) error {
+func record(ctx context.Context, ex Execer, schema string, f file) error {
 	now := quote(time.Now().UTC().Format(time.RFC3339Nano))
-	if _, err := ex.ExecContext(ctx, "INSERT INTO "+s.table+" (version, checksum, applied_at) VALUES ("+
+	if _, err := ex.ExecContext(ctx, "INSERT INTO "+schema+"."+Table+" (version, checksum, applied_at) VALUES ("+
 		quote(f.version)+", "+quote(f.checksum)+", "+now+")"); err != nil {
-		return &domain.MigrationError{File: f.name, Err: cause(err)}
+		return &migrations.Error{File: f.name, Err: cause(err)}
 	}
 	return nil
 }

@@ -124,7 +124,7 @@ func exerciseHostileNames(t *testing.T, store *app.Store, ids []string) {
 	for _, id := range ids {
 		ns, err := store.Namespace(ctx, id)
 		require.NoError(t, err)
-		all, err := ns.ReadAll(ctx, domain.CategoryOpts{BatchSize: new(domain.Unlimited)})
+		all, err := ns.ReadAll(ctx, domain.AllOpts{BatchSize: new(domain.Unlimited)})
 		require.NoError(t, err)
 		assert.Len(t, all, len(names), "namespace %s holds exactly its own messages", id)
 		for _, m := range all {

@@ -185,7 +185,7 @@ func runScenario(t *testing.T, store *app.Store) {
 	t.Logf("%d messages written, %d version conflicts retried", len(s.acks), s.conflicts.Load())
 
 	// The final state, read once everything has committed.
-	all, err := handle.ReadAll(ctx, domain.CategoryOpts{BatchSize: new(domain.Unlimited)})
+	all, err := handle.ReadAll(ctx, domain.AllOpts{BatchSize: new(domain.Unlimited)})
 	require.NoError(t, err)
 	byCategory := map[string][]seen{}
 	for _, m := range all {

@@ -26,9 +26,10 @@ type Store struct {
 }
 
 var (
-	_ ports.Store    = (*Store)(nil)
-	_ ports.Importer = (*messageStore)(nil)
-	_ ports.Watcher  = (*messageStore)(nil)
+	_ ports.Store         = (*Store)(nil)
+	_ ports.LimitReporter = (*Store)(nil)
+	_ ports.Importer      = (*messageStore)(nil)
+	_ ports.Watcher       = (*messageStore)(nil)
 )
 
 type namespace struct {
@@ -49,6 +50,14 @@ func New() *Store { return NewWithLimits(domain.Limits{}) }
 func NewWithLimits(limits domain.Limits) *Store {
 	return &Store{limits: limits, namespaces: map[string]*namespace{}}
 }
+
+// Capabilities declares message stores that are Importers and Watchers.
+func (s *Store) Capabilities() ports.Capabilities {
+	return ports.Capabilities{System: ports.SystemOther, Importer: true, Watcher: true}
+}
+
+// Limits returns the limits the store applies.
+func (s *Store) Limits() domain.Limits { return s.limits }
 
 // Close makes the store and its message stores fail.
 func (s *Store) Close() error {
@@ -81,7 +90,6 @@ func (s *Store) CreateNamespace(_ context.Context, id string, opts domain.Namesp
 		info: domain.Namespace{
 			ID:          id,
 			Description: opts.Description,
-			TokenHash:   opts.TokenHash,
 			CreatedAt:   time.Now().UTC().Truncate(time.Microsecond),
 		},
 		streams:  map[string][]int{},
@@ -326,11 +334,11 @@ func (m *messageStore) GetLastGlobalPosition(_ context.Context, category string)
 	return 0, nil
 }
 
-func (m *messageStore) GetAllMessages(_ context.Context, opts domain.CategoryOpts) ([]domain.Message, error) {
-	if err := opts.ValidateAll(); err != nil {
+func (m *messageStore) GetAllMessages(_ context.Context, opts domain.AllOpts) ([]domain.Message, error) {
+	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return m.scan(opts, func(domain.Message) bool { return true })
+	return m.scan(domain.CategoryOpts{Position: opts.Position, BatchSize: opts.BatchSize}, func(domain.Message) bool { return true })
 }
 
 func (m *messageStore) scan(opts domain.CategoryOpts, keep func(domain.Message) bool) ([]domain.Message, error) {
