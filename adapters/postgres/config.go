@@ -35,7 +35,8 @@ func takeStandbyParams(conn string) (string, standbyParams, error) {
 	var rest string
 	var values map[string]string
 	var err error
-	if strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://") {
+	conn = lowerScheme(conn)
+	if isURL(conn) {
 		rest, values, err = takeURLParams(conn, paramStandbyHosts, paramMaxStandbyLag)
 	} else {
 		rest, values, err = takeDSNParams(conn, paramStandbyHosts, paramMaxStandbyLag)
@@ -59,6 +60,23 @@ func takeStandbyParams(conn string) (string, standbyParams, error) {
 		p.maxLag = d
 	}
 	return rest, p, nil
+}
+
+// lowerScheme returns conn with the scheme of a PostgreSQL URL in lower
+// case, as pgx reads it: POSTGRES://… is a URL as postgres://… is. A
+// keyword/value DSN is returned as it is.
+func lowerScheme(conn string) string {
+	scheme, rest, ok := strings.Cut(conn, "://")
+	if ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql")) {
+		return strings.ToLower(scheme) + "://" + rest
+	}
+	return conn
+}
+
+// isURL reports whether conn, its scheme in lower case, is a URL rather
+// than a keyword/value DSN.
+func isURL(conn string) bool {
+	return strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://")
 }
 
 // takeURLParams removes the query parameters names from a URL, keeping the
@@ -203,7 +221,7 @@ func standbyConnString(conn, host string, defaultPort uint16) (string, error) {
 	if port == "" {
 		port = strconv.Itoa(int(defaultPort))
 	}
-	if strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://") {
+	if isURL(conn) {
 		// Query parameters override the URL's hosts and ports, the last
 		// occurrence winning.
 		sep := "?"

@@ -21,6 +21,9 @@ func TestTakeStandbyParams(t *testing.T) {
 			"postgres://u:p%20w@a:5432,b:5433/db?sslmode=disable&target_session_attrs=read-write",
 			[]string{"r1", "r2:5434", "[::1]:5435"}, 250 * time.Millisecond},
 		{"URLOnlyOurs", "postgresql://h/db?standby_hosts=%2Ftmp%2Fs", "postgresql://h/db", []string{"/tmp/s"}, 0},
+		// The scheme in any case is a URL's, given to pgx in lower case.
+		{"URLInCapitals", "POSTGRES://h/db?standby_hosts=r1&sslmode=disable", "postgres://h/db?sslmode=disable", []string{"r1"}, 0},
+		{"URLMixedCase", "PostgreSQL://h/db", "postgresql://h/db", nil, 0},
 		{"DSN", `host=a  standby_hosts=r1,r2 password='it\'s' dbname=db max_standby_lag = 3s`,
 			`host=a password='it\'s' dbname=db`, []string{"r1", "r2"}, 3 * time.Second},
 		{"DSNQuoted", `standby_hosts='/tmp/a b' user=x password='p\'q'`, `user=x password='p\'q'`, []string{"/tmp/a b"}, 0},

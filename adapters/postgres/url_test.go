@@ -1,9 +1,13 @@
 package postgres
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/messagedb-go/messagedb/internal/pgtest"
 )
 
 func TestParseURL(t *testing.T) {
@@ -43,4 +47,14 @@ func TestParseURL_Invalid(t *testing.T) {
 		_, _, err := parseURL(raw)
 		assert.EqualError(t, err, why, raw)
 	}
+}
+
+// Open reads a URL whose scheme is in capitals as PostgreSQL's, as app does.
+func TestOpen_SchemeInCapitals(t *testing.T) {
+	scheme, rest, _ := strings.Cut(pgtest.SharedDatabase(t), "://")
+	s, err := Open(t.Context(), strings.ToUpper(scheme)+"://"+rest, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.ListNamespaces(t.Context())
+	assert.NoError(t, err)
 }
