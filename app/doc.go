@@ -13,12 +13,42 @@
 // With an empty URL, Open reads the MESSAGEDB_URL environment variable
 // (EnvURL). Anything else is an error matching ErrInvalidURL.
 //
+// Each backend owns its URL schemes and their parameters (a
+// ports.URLOpener: sqlite.URLOpener, postgres.URLOpener); this package
+// registers the built-in ones in one place (backends.go) and reads no
+// backend's parameters itself. Register adds another backend, as
+// database/sql.Register adds a driver.
+//
 // # Namespaces
 //
 // A namespace is an isolated tenant with its own streams and global
 // positions. An application calls Store.EnsureNamespace at start-up and keeps
 // the *Namespace it returns: Write, WriteBatch, Read, ReadCategory, Last and
 // Version are Message DB's operations on it.
+//
+// # Names
+//
+// A Namespace's methods are short names for what application code calls
+// often; the port they call (ports.MessageStore, which backends implement)
+// keeps the names of Message DB's SQL functions, so that an adapter reads
+// as the schema it implements. Each operation has one name per side:
+//
+//	Namespace            ports.MessageStore / ports.Importer   Message DB function
+//	Write                WriteMessage                          write_message
+//	WriteBatch           WriteMessages                         (a batch in one transaction)
+//	Read                 GetStreamMessages                     get_stream_messages
+//	ReadCategory         GetCategoryMessages                   get_category_messages
+//	ReadAll              GetAllMessages                        (every stream)
+//	Last                 GetLastStreamMessage                  get_last_stream_message
+//	Version              GetStreamVersion                      stream_version
+//	LastGlobalPosition   GetLastGlobalPosition                 (a category's last global position)
+//	Import               ImportMessages                        (copying between backends)
+//
+// Store's namespace methods (CreateNamespace, DeleteNamespace,
+// GetNamespace, ListNamespaces) have the names of ports.NamespaceRegistry's;
+// Store.Namespace and EnsureNamespace return handles, which the registry's
+// MessageStore does not. Renaming either side would change every
+// application, or every adapter, for no change in behaviour.
 //
 // # Consumers
 //
