@@ -88,7 +88,7 @@
 // namespace as an application does, granted in the transaction that creates
 // it (see the field's documentation): such a role opens a Store with its own
 // credentials, needing nothing more while no migration is pending; when one
-// is, opening the namespace fails with a *domain.MigrationPendingError that
+// is, opening the namespace fails with a *migrations.PendingError that
 // names the schema's owner. Imports lock the table and advance the global
 // position through two functions of the schema that run with its owner's
 // privileges (import_lock, import_advance), so that a granted role imports
