@@ -1,6 +1,8 @@
 package contracttest
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,9 +31,27 @@ func testCapabilitiesHonest(t *testing.T, newStore Factory) {
 	again, err := store.MessageStore(t.Context(), id)
 	require.NoError(t, err)
 	for i, ms := range []ports.MessageStore{ms, again, newNamespace(t, store)} {
-		_, imports := ms.(ports.Importer)
-		_, watches := ms.(ports.Watcher)
-		assert.Equal(t, caps.Importer, imports, "message store %d (%T) is a ports.Importer as declared", i, ms)
-		assert.Equal(t, caps.Watcher, watches, "message store %d (%T) is a ports.Watcher as declared", i, ms)
+		assert.NoError(t, undeclared(caps, ms), "message store %d", i)
 	}
+}
+
+// undeclared says how a message store differs from what its store
+// declares: an optional port declared and not implemented, or implemented
+// and not declared.
+func undeclared(caps ports.Capabilities, ms ports.MessageStore) error {
+	_, imports := ms.(ports.Importer)
+	_, watches := ms.(ports.Watcher)
+	var errs []error
+	for _, p := range []struct {
+		port               string
+		declared, actually bool
+	}{{"ports.Importer", caps.Importer, imports}, {"ports.Watcher", caps.Watcher, watches}} {
+		switch {
+		case p.declared && !p.actually:
+			errs = append(errs, fmt.Errorf("%T is no %s, which its store declares", ms, p.port))
+		case !p.declared && p.actually:
+			errs = append(errs, fmt.Errorf("%T is a %s, which its store does not declare", ms, p.port))
+		}
+	}
+	return errors.Join(errs...)
 }
