@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/internal/incarnation"
 	"github.com/messagedb-go/messagedb/ports"
 )
 
@@ -25,11 +25,11 @@ import (
 // concurrent use. Its calls fail with domain.ErrNamespaceNotFound once the
 // namespace is deleted, and with ErrClosed once the Store is closed.
 type Namespace struct {
-	s       *Store
-	id      string
-	schema  string
-	q       queries
-	deleted *atomic.Bool // set when the namespace is deleted through s
+	s      *Store
+	id     string
+	schema string
+	q      queries
+	inc    *incarnation.Incarnation[struct{}] // ended when the namespace is deleted through s
 }
 
 var (
@@ -158,10 +158,7 @@ func (n *Namespace) checkOpen() error {
 	if n.s.closed.Load() {
 		return ErrClosed
 	}
-	if n.deleted.Load() {
-		return domain.NamespaceNotFound(n.id)
-	}
-	return nil
+	return n.inc.Err()
 }
 
 // limitArg is a batch size as a LIMIT argument: NULL for no limit.

@@ -224,7 +224,7 @@ func (n *Namespace) committed(categories ...string) {
 	for i, c := range categories {
 		channels[i] = NotifyChannel(n.id, c)
 	}
-	n.s.listener.dispatch(channels...)
+	n.s.listener.hub.Wake(channels...)
 	n.s.notifier.signal(channels...)
 }
 

@@ -134,10 +134,10 @@ func (n *Namespace) GetLastGlobalPosition(ctx context.Context, category string) 
 // fails once the namespace is deleted or the Store closed, like any read.
 func (n *Namespace) read(ctx context.Context, op, name string, limit int64, query func(*readStmts) (*sql.Rows, error)) ([]domain.Message, error) {
 	if limit == 0 {
-		if _, err := n.e.acquire(ctx); err != nil {
+		if _, err := n.acquire(ctx); err != nil {
 			return nil, err
 		}
-		n.e.release()
+		n.release()
 		return []domain.Message{}, nil
 	}
 	rs, d, err := n.reads(ctx)
@@ -152,13 +152,13 @@ func (n *Namespace) read(ctx context.Context, op, name string, limit int64, quer
 // reads returns the namespace's read statements and database; call
 // endRead with the database once the read is done (its rows closed).
 func (n *Namespace) reads(ctx context.Context) (*readStmts, *nsDB, error) {
-	d, err := n.e.acquire(ctx)
+	d, err := n.acquire(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	rs, err := d.readStmts(ctx)
 	if err != nil {
-		n.e.release()
+		n.release()
 		return nil, nil, dbError(ctx, "read", err)
 	}
 	return rs, d, nil
@@ -166,7 +166,7 @@ func (n *Namespace) reads(ctx context.Context) (*readStmts, *nsDB, error) {
 
 func (n *Namespace) endRead(d *nsDB) {
 	d.endRead()
-	n.e.release()
+	n.release()
 }
 
 // collect reads the rows of a message query (msgColumns). op and name say
