@@ -12,6 +12,8 @@ import (
 	"github.com/messagedb-go/messagedb/ports"
 )
 
+// The adapters' category read scenarios MDB001_3A_T8 and MDB001_5A_T8 are
+// these cases.
 func categoryCases() []testCase {
 	return []testCase{
 		{"MDB001_6A_T3_GlobalOrderAcrossStreams", testCategoryGlobalOrder},

@@ -39,7 +39,9 @@
 // during the call, all or nothing) and closing (every call after Close fails
 // with domain.ErrClosed; Close again, or concurrently with reads and writes,
 // is safe). Case names carry the seed scenario ids they cover (MDB001_6A_T1
-// ... T7).
+// ... T7, MDB001_5A_T10); the per-backend scenarios MDB001_3A (PostgreSQL)
+// and MDB001_5A (SQLite), whose shared parts the suite holds, are named in
+// comments beside the cases that cover them.
 //
 // The factory's stores must keep the default size limit; the suite writes a
 // message of exactly domain.DefaultMaxMessageSize bytes.

@@ -10,12 +10,60 @@ import (
 	"github.com/messagedb-go/messagedb/domain"
 )
 
+// The adapters' consumer group scenarios MDB001_3A_T9, MDB001_3A_T10 and
+// MDB001_5A_T9 are the partitioning, compound id and combined cases.
 func groupCases() []testCase {
 	return []testCase{
 		{"MDB001_6A_T4_Partitioning", testGroupPartitioning},
 		{"CompoundIDsGoWithTheirCardinalID", testGroupCompoundIDs},
 		{"WithCorrelationPositionAndBatchSize", testGroupCombined},
 		{"InvalidConsumerGroup", testInvalidConsumerGroup},
+		{"MDB001_5A_T10_MembersMatchMessageDB", testGroupVectors},
+	}
+}
+
+// groupVectors are the members that streams with these cardinal ids
+// belong to in consumer groups of size 2 to 7, computed apart from this
+// module from Message DB's definition: abs(hash_64(cardinal id)) % size,
+// hash_64 being the first 8 bytes of the id's MD5 read as a signed
+// big-endian integer. Message DB's hash_64('someStream') is
+// 2053039834977696644.
+var groupVectors = map[string][6]int64{
+	"someStream": {0, 2, 0, 4, 2, 2},
+	"1":          {0, 0, 2, 1, 0, 2},
+	"42":         {1, 0, 1, 3, 3, 4},
+	"abc":        {0, 2, 0, 4, 2, 2},
+	"ž":          {1, 2, 1, 0, 5, 3},
+	"x-y":        {0, 2, 2, 3, 2, 6},
+}
+
+// testGroupVectors reads each member of groups of 2 to 7 and checks that
+// every stream, and its compound ids, is read by the member Message DB
+// assigns it (fixed vectors, not the module's own hash).
+func testGroupVectors(t *testing.T, newStore Factory) {
+	_, ms := setup(t, newStore)
+	cat := category(t, "someCategory")
+	cardinal := map[string]string{} // stream -> cardinal id
+	for id := range groupVectors {
+		for _, s := range []string{cat + "-" + id, cat + "-" + id + "+compound"} {
+			write(t, ms, s, newMsg("Tested", 0))
+			cardinal[s] = id
+		}
+	}
+	for size := int64(2); size <= 7; size++ {
+		read := map[string]int64{}
+		for member := range size {
+			g := &domain.ConsumerGroup{Member: member, Size: size}
+			for _, m := range categoryMessages(t, ms, cat, domain.CategoryOpts{ConsumerGroup: g, BatchSize: unlimited()}) {
+				read[m.StreamName] = member
+			}
+		}
+		for s, id := range cardinal {
+			member, ok := read[s]
+			if assert.True(t, ok, "size %d: %s read by no member", size, s) {
+				assert.Equal(t, groupVectors[id][size-2], member, "size %d: member of %s", size, s)
+			}
+		}
 	}
 }
 

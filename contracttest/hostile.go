@@ -268,6 +268,8 @@ func testSQLMetacharacterNames(t *testing.T, newStore Factory) {
 			v, err := ms.GetStreamVersion(ctx, stream)
 			require.NoError(t, err)
 			assert.Equal(t, int64(2), v, "version")
+			_, err = ms.WriteMessage(ctx, stream, newMsg(typ, 3), domain.ExpectVersion(5))
+			requireConflict(t, err, stream, 5, 2)
 			all, err := ms.GetAllMessages(ctx, domain.AllOpts{Position: r.GlobalPosition, BatchSize: unlimited()})
 			require.NoError(t, err)
 			var mine []domain.Message

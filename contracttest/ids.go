@@ -11,6 +11,8 @@ import (
 	"github.com/messagedb-go/messagedb/domain"
 )
 
+// The adapters' idempotent retry and duplicate id scenarios are these
+// cases.
 func idCases() []testCase {
 	return []testCase{
 		{"ZeroIDIsGenerated", testGeneratedID},

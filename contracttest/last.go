@@ -12,6 +12,8 @@ import (
 	"github.com/messagedb-go/messagedb/ports"
 )
 
+// The adapters' scenarios MDB001_3A_T11 to T13 and MDB001_5A_T11 to T13
+// (last message, of a type, stream version) are these cases.
 func lastMessageCases() []testCase {
 	return []testCase{
 		{"LastMessage", testLastMessage},

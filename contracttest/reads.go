@@ -2,6 +2,7 @@ package contracttest
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,9 @@ import (
 	"github.com/messagedb-go/messagedb/domain"
 )
 
+// The adapters' stream read scenarios MDB001_3A_T6, MDB001_3A_T7,
+// MDB001_5A_T5, MDB001_5A_T6 and MDB001_5A_T7 are these cases: stored
+// fields, positions and batch sizes, JSON kept exact and compact.
 func streamReadCases() []testCase {
 	return []testCase{
 		{"MDB001_6A_T2_InclusivePositionAndBatchSize", testStreamInclusivePosition},
@@ -89,7 +93,13 @@ func testDefaultBatchSize(t *testing.T, newStore Factory) {
 
 	msgs, err = ms.GetStreamMessages(ctx, stream, domain.GetOpts{BatchSize: unlimited()})
 	require.NoError(t, err)
-	assert.Len(t, msgs, int(n), "stream read, unlimited")
+	require.Len(t, msgs, int(n), "stream read, unlimited")
+	for i, m := range msgs {
+		if !assert.Equal(t, rs[i].GlobalPosition, m.GlobalPosition, "message %d of a large batch: its result's global position", i) ||
+			!assert.JSONEq(t, fmt.Sprintf(`{"n":%d}`, i), string(m.Data), "message %d of a large batch in its place", i) {
+			break
+		}
+	}
 
 	msgs, err = ms.GetCategoryMessages(ctx, cat, domain.CategoryOpts{})
 	require.NoError(t, err)
@@ -300,6 +310,7 @@ func testStoredFields(t *testing.T, newStore Factory) {
 	assert.Equal(t, r.GlobalPosition, got.GlobalPosition)
 	assert.JSONEq(t, `{"n":1}`, string(got.Data))
 	assert.Equal(t, time.UTC, got.Time.Location(), "time is in UTC")
+	assert.Zero(t, got.Time.Nanosecond()%1000, "time to the microsecond, as PostgreSQL keeps it")
 	// A correctness bound (the time is the write's, not zero or another
 	// zone's), not a speed requirement.
 	assert.WithinRange(t, got.Time, before.Add(-5*time.Second), after.Add(5*time.Second), "time is the time of the write")

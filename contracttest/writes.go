@@ -10,6 +10,9 @@ import (
 	"github.com/messagedb-go/messagedb/domain"
 )
 
+// The adapters' write scenarios MDB001_3A_T2 to MDB001_3A_T5 and
+// MDB001_5A_T2 to MDB001_5A_T4 are these cases (and, for writers racing on
+// one expected version, Concurrency/MDB001_6A_T7).
 func writeCases() []testCase {
 	return []testCase{
 		{"MDB001_6A_T2_PositionsStartAtZeroWithoutGaps", testPositionsGapless},
@@ -96,6 +99,8 @@ func testExpectedVersion(t *testing.T, newStore Factory) {
 	_, err = ms.WriteMessage(ctx, other, newMsg("Deposited", 0), domain.ExpectVersion(3))
 	requireConflict(t, err, other, 3, domain.NoStream)
 	_, err = ms.WriteMessage(ctx, other, newMsg("Deposited", 0), domain.ExpectVersion(0))
+	requireConflict(t, err, other, 0, domain.NoStream)
+	_, err = ms.WriteMessages(ctx, other, []domain.NewMessage{newMsg("Deposited", 0), newMsg("Deposited", 1)}, domain.ExpectVersion(0))
 	requireConflict(t, err, other, 0, domain.NoStream)
 
 	assert.Equal(t, seq(0, 3), positions(streamMessages(t, ms, stream)))

@@ -364,3 +364,19 @@ PREPARE by_ids(uuid[]) AS SELECT m.global_position FROM `+sch+`.messages m WHERE
 		assert.Contains(t, strings.Join(lines, "\n"), index, q)
 	}
 }
+
+// groupFixture writes one message to each of 40 streams of acct, some with
+// compound ids, and returns the stream names.
+func groupFixture(t *testing.T, ns *postgres.Namespace) []string {
+	t.Helper()
+	var streams []string
+	for i := range 40 {
+		s := fmt.Sprintf("acct-%d", i)
+		if i%4 == 0 {
+			s = fmt.Sprintf("acct-%d+part", i/4)
+		}
+		streams = append(streams, s)
+		write(t, ns, s, msg("A", i))
+	}
+	return streams
+}

@@ -106,7 +106,10 @@
 // later. 004_message_db_columns makes the messages table again without the
 // group_hash column that earlier namespaces stored, step by step while
 // writes go on (see the file). 005_views_and_privileges adds the report
-// views and the import's functions.
+// views and the import's functions. 006_version_conflict_as_data makes
+// write_messages return a wrong expected version as a row (the stream's
+// version) rather than raise Message DB's exception, which write_message
+// still raises for SQL clients.
 //
 // # Locking
 //

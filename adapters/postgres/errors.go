@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -24,7 +23,6 @@ var ErrClosed = domain.ErrClosed
 // PostgreSQL error codes the adapter translates.
 const (
 	codeUniqueViolation   = "23505"
-	codeRaiseException    = "P0001"
 	codeInvalidSchemaName = "3F000"
 	codeUndefinedTable    = "42P01"
 	codeUndefinedFunction = "42883"
@@ -42,11 +40,6 @@ const (
 	indexMessagesStream = "messages_stream"
 )
 
-// wrongVersionPrefix starts Message DB's exception for a failed expected
-// version check: "Wrong expected version: 3 (Stream: account-1, Stream
-// Version: 1)".
-const wrongVersionPrefix = "Wrong expected version: "
-
 func asPgError(err error) (*pgconn.PgError, bool) {
 	var pe *pgconn.PgError
 	ok := errors.As(err, &pe)
@@ -58,31 +51,6 @@ func asPgError(err error) (*pgconn.PgError, bool) {
 func isUniqueViolation(err error, constraint string) bool {
 	pe, ok := asPgError(err)
 	return ok && pe.Code == codeUniqueViolation && pe.ConstraintName == constraint
-}
-
-// parseWrongVersion reads the expected and actual versions from Message
-// DB's "Wrong expected version" exception.
-func parseWrongVersion(err error) (expected, actual int64, ok bool) {
-	pe, isPg := asPgError(err)
-	if !isPg || pe.Code != codeRaiseException || !strings.HasPrefix(pe.Message, wrongVersionPrefix) {
-		return 0, 0, false
-	}
-	msg := strings.TrimPrefix(pe.Message, wrongVersionPrefix)
-	exp, rest, found := strings.Cut(msg, " (Stream: ")
-	if !found {
-		return 0, 0, false
-	}
-	i := strings.LastIndex(rest, ", Stream Version: ")
-	if i < 0 || !strings.HasSuffix(rest, ")") {
-		return 0, 0, false
-	}
-	act := strings.TrimSuffix(rest[i+len(", Stream Version: "):], ")")
-	e, err1 := strconv.ParseInt(exp, 10, 64)
-	a, err2 := strconv.ParseInt(act, 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, 0, false
-	}
-	return e, a, true
 }
 
 // isNamespaceGone reports whether err says that the namespace's schema or

@@ -22,11 +22,7 @@ func TestStore_NamespaceLookupsKeepNoTraceOfMissingIDs(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 
-	incarnations := func() int {
-		s.incarnationsMu.Lock()
-		defer s.incarnationsMu.Unlock()
-		return len(s.incarnations)
-	}
+	incarnations := s.incarnations.Len
 	for i := range 200 {
 		_, err := s.Namespace(ctx, fmt.Sprintf("missing_%d", i))
 		require.ErrorIs(t, err, domain.ErrNamespaceNotFound)

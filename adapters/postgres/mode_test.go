@@ -80,7 +80,9 @@ func scenario(t *testing.T, ns *postgres.Namespace) map[string]any {
 	require.NoError(t, err, "an idempotent retry")
 	assert.Equal(t, rs, again, "a retry returns the stored results")
 	_, err = ns.WriteMessage(ctx, "acct-9", domain.NewMessage{Type: "B"}, domain.ExpectVersion(0))
-	assert.ErrorIs(t, err, domain.ErrVersionConflict)
+	var vc *domain.VersionConflictError
+	require.ErrorAs(t, err, &vc)
+	assert.Equal(t, domain.VersionConflictError{StreamName: "acct-9", Expected: 0, Actual: 1}, *vc)
 	out["writes"] = results
 
 	stream, err := ns.GetStreamMessages(ctx, "acct-1", domain.GetOpts{})
@@ -124,6 +126,18 @@ func scenario(t *testing.T, ns *postgres.Namespace) map[string]any {
 	none, err := ns.GetStreamVersion(ctx, "acct-7")
 	require.NoError(t, err)
 	assert.Equal(t, domain.NoStream, none)
+
+	// An import's times go to the database as time.Time and read back
+	// exactly, in UTC.
+	at := time.Date(2019, 3, 4, 5, 6, 7, 123456000, time.UTC)
+	imported := domain.Message{ID: uuid.New(), StreamName: "imp-1", Type: "I", GlobalPosition: 100, Time: at,
+		Data: json.RawMessage(`{"a": [1, "b"]}`), Metadata: json.RawMessage(`{"x": null}`)}
+	require.NoError(t, ns.ImportMessages(ctx, []domain.Message{imported}))
+	got, err := ns.GetLastStreamMessage(ctx, "imp-1", "")
+	require.NoError(t, err)
+	assert.Equal(t, time.UTC, got.Time.Location())
+	imported.Data, imported.Metadata = json.RawMessage(`{"a":[1,"b"]}`), json.RawMessage(`{"x":null}`)
+	assert.Equal(t, imported, got, "the imported message reads back, its JSON compact")
 	return out
 }
 

@@ -42,6 +42,13 @@ func sqlMessages(t *testing.T, conn *pgx.Conn, query string, args ...any) []sqlM
 // sqlError runs query and returns the PostgreSQL exception it raises.
 func sqlError(t *testing.T, conn *pgx.Conn, query string, args ...any) string {
 	t.Helper()
+	return sqlException(t, conn, query, args...).Message
+}
+
+// sqlException runs query, which must fail, and returns PostgreSQL's
+// exception.
+func sqlException(t *testing.T, conn *pgx.Conn, query string, args ...any) *pgconn.PgError {
+	t.Helper()
 	rows, err := conn.Query(context.Background(), query, args...)
 	if err == nil {
 		for rows.Next() {
@@ -51,7 +58,7 @@ func sqlError(t *testing.T, conn *pgx.Conn, query string, args ...any) string {
 	}
 	var pe *pgconn.PgError
 	require.True(t, errors.As(err, &pe), "%s: want a PostgreSQL exception, got %v", query, err)
-	return pe.Message
+	return pe
 }
 
 // sqlNamespace returns a namespace of the shared database and a plain
@@ -98,8 +105,9 @@ func TestSQL_WriteMessageWithMessageDBArguments(t *testing.T) {
 	assert.Equal(t, []int64{1, 2, 3}, []int64{msgs[0].GlobalPosition, msgs[1].GlobalPosition, msgs[2].GlobalPosition})
 
 	// Message DB's exception texts.
-	assert.Equal(t, "Wrong expected version: 3 (Stream: acct-1, Stream Version: 2)",
-		sqlError(t, conn, "SELECT "+sch+".write_message($1, 'acct-1', 'X', '{}', NULL, 3)", uuid.NewString()))
+	pe := sqlException(t, conn, "SELECT "+sch+".write_message($1, 'acct-1', 'X', '{}', NULL, 3)", uuid.NewString())
+	assert.Equal(t, "Wrong expected version: 3 (Stream: acct-1, Stream Version: 2)", pe.Message)
+	assert.Equal(t, "P0001", pe.Code, "Message DB's SQLSTATE (raise_exception)")
 	assert.Equal(t, "Wrong expected version: 0 (Stream: acct-9, Stream Version: -1)",
 		sqlError(t, conn, "SELECT "+sch+".write_message($1, 'acct-9', 'X', '{}', NULL, 0)", uuid.NewString()))
 	assert.Contains(t, sqlError(t, conn, "SELECT "+sch+".write_message('not-a-uuid', 'acct-9', 'X', '{}')"),

@@ -23,6 +23,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/internal/incarnation"
 	"github.com/messagedb-go/messagedb/internal/migrate"
 	"github.com/messagedb-go/messagedb/ports"
 )
@@ -101,13 +102,11 @@ type Store struct {
 	reads  *router
 	closed atomic.Bool
 	limits domain.Limits
-	// incarnations maps a namespace id to the flag its handles share, set
-	// when the namespace is deleted through this Store: a handle then fails
-	// even if a namespace of the same id is created again (as on SQLite).
-	// An entry is kept only while a handle may hold its flag, so looking up
-	// ids that do not exist leaves nothing behind.
-	incarnationsMu sync.Mutex
-	incarnations   map[string]*incarnation
+	// incarnations holds the current incarnation of each namespace whose
+	// handles are out: deleting the namespace through this Store ends it,
+	// and its handles then fail even if a namespace of the same id is
+	// created again (as on SQLite).
+	incarnations incarnation.Registry[struct{}]
 	// migrated holds the ids of the namespaces whose schema this Store
 	// created or brought up to date, with what the schema had recorded
 	// before (nothing for a namespace it created).
@@ -118,51 +117,6 @@ type Store struct {
 	// token is the payload of the Store's notifications, by which its
 	// listener knows its own: their watchers were woken at the write.
 	token string
-}
-
-// incarnation is the deleted flag of a namespace's current incarnation,
-// with what keeps it in Store.incarnations.
-type incarnation struct {
-	deleted atomic.Bool
-	pending int  // Namespace calls between taking it and their lookup's end
-	handed  bool // a handle holds it
-}
-
-// takeIncarnation returns the current incarnation of namespace id, for a
-// Namespace call; the call ends with releaseIncarnation.
-func (s *Store) takeIncarnation(id string) *incarnation {
-	s.incarnationsMu.Lock()
-	defer s.incarnationsMu.Unlock()
-	inc := s.incarnations[id]
-	if inc == nil {
-		inc = new(incarnation)
-		s.incarnations[id] = inc
-	}
-	inc.pending++
-	return inc
-}
-
-// releaseIncarnation ends a Namespace call that took inc: handed says
-// whether it made a handle. An incarnation no handle holds is forgotten.
-func (s *Store) releaseIncarnation(id string, inc *incarnation, handed bool) {
-	s.incarnationsMu.Lock()
-	defer s.incarnationsMu.Unlock()
-	inc.pending--
-	inc.handed = inc.handed || handed
-	if inc.pending == 0 && !inc.handed && s.incarnations[id] == inc {
-		delete(s.incarnations, id)
-	}
-}
-
-// endIncarnation marks the handles of namespace id deleted; the next
-// Namespace call starts a new incarnation.
-func (s *Store) endIncarnation(id string) {
-	s.incarnationsMu.Lock()
-	defer s.incarnationsMu.Unlock()
-	if inc := s.incarnations[id]; inc != nil {
-		inc.deleted.Store(true)
-		delete(s.incarnations, id)
-	}
 }
 
 var _ ports.Store = (*Store)(nil)
@@ -289,7 +243,7 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 		closeAll()
 		return nil, migrationError(ctx, "migrate the registry", err)
 	}
-	s := &Store{incarnations: map[string]*incarnation{}, db: db, pool: pool, mode: mode, mdSchema: o.MetadataSchema, migrator: m, limits: domain.Limits{MaxMessageSize: o.MaxMessageSize}}
+	s := &Store{db: db, pool: pool, mode: mode, mdSchema: o.MetadataSchema, migrator: m, limits: domain.Limits{MaxMessageSize: o.MaxMessageSize}}
 	s.registryBefore = registryBefore
 	token := make([]byte, 8)
 	_, _ = rand.Read(token)
@@ -532,7 +486,7 @@ func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
 	if err == nil {
 		s.reads.wrote()
 		s.migrated.Delete(id)
-		s.endIncarnation(id)
+		_ = s.incarnations.End(id, domain.NamespaceNotFound(id), nil)
 	}
 	return s.closedOr(err)
 }
@@ -585,19 +539,22 @@ func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 	}
 	// The flag is taken before the lookup: a delete that commits after the
 	// lookup then marks this handle too.
-	inc := s.takeIncarnation(id)
+	inc, err := s.incarnations.Take(id)
+	if err != nil {
+		return nil, err
+	}
 	row, err := s.lookup(ctx, id)
 	if err == nil {
 		if _, ok := s.migrated.Load(id); !ok {
 			err = s.migrateNamespace(ctx, row)
 		}
 	}
-	s.releaseIncarnation(id, inc, err == nil)
+	s.incarnations.Release(id, inc, err == nil)
 	if err != nil {
 		return nil, err
 	}
 	n := newNamespace(s, row.ID, row.SchemaName)
-	n.deleted = &inc.deleted
+	n.inc = inc
 	return n, nil
 }
 

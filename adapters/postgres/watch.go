@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/internal/wakeup"
 	"github.com/messagedb-go/messagedb/ports"
 )
 
@@ -58,7 +59,7 @@ const (
 
 // listener is a Store's LISTEN connection: one goroutine, started on the
 // first watch, that keeps a dedicated connection listening to the channels
-// that have watchers and dispatches notifications to them.
+// that have watchers (those of hub) and wakes them on notifications.
 type listener struct {
 	cfg   *pgx.ConnConfig
 	self  string                   // the token of the own Store's notifications
@@ -69,30 +70,29 @@ type listener struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the goroutine has ended
 
+	// hub holds the watchers by channel. Lock order: mu, then hub's.
+	hub wakeup.Hub
+
 	mu        sync.Mutex
 	started   bool
 	closed    bool
-	chans     map[string]*channel
-	dirty     bool               // the set of channels changed since the last sync
-	interrupt context.CancelFunc // ends the current wait, to sync
-	pid       uint32             // backend of the current connection, 0 if none
+	chans     map[string]*channel // the channels with watchers
+	dirty     bool                // the set of channels changed since the last sync
+	interrupt context.CancelFunc  // ends the current wait, to sync
+	pid       uint32              // backend of the current connection, 0 if none
 }
 
-// channel is one LISTEN channel and its watchers.
+// channel is the state of one LISTEN channel that has watchers.
 type channel struct {
-	watchers  map[*watcher]struct{}
 	listening bool          // LISTEN done on the current connection
 	ready     chan struct{} // closed once listening, or once a connection attempt failed
 }
 
-type watcher struct {
-	ch   chan struct{}
-	stop func() bool // unregisters the context.AfterFunc
-}
-
 func newListener(cfg *pgx.ConnConfig, self string, reads *router) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &listener{cfg: cfg, self: self, reads: reads, ctx: ctx, cancel: cancel, done: make(chan struct{}), chans: map[string]*channel{}}
+	l := &listener{cfg: cfg, self: self, reads: reads, ctx: ctx, cancel: cancel, done: make(chan struct{}), chans: map[string]*channel{}}
+	l.hub.Idle = l.idle
+	return l
 }
 
 // watch registers a watcher of the channel until ctx is done. ready is
@@ -105,36 +105,24 @@ func (l *listener) watch(ctx context.Context, name string) (_ <-chan struct{}, r
 	}
 	c := l.chans[name]
 	if c == nil {
-		c = &channel{watchers: map[*watcher]struct{}{}, ready: make(chan struct{})}
+		c = &channel{ready: make(chan struct{})}
 		l.chans[name] = c
 		l.poke()
 	}
-	w := &watcher{ch: make(chan struct{}, 1)}
-	c.watchers[w] = struct{}{}
-	// Runs in a goroutine of its own once ctx is done, and waits for l.mu:
-	// w is registered by then.
-	w.stop = context.AfterFunc(ctx, func() { l.remove(name, w) })
+	ch := l.hub.Watch(ctx, name)
 	if !l.started {
 		l.started = true
 		go l.run()
 	}
-	return w.ch, c.ready, nil
+	return ch, c.ready, nil
 }
 
-// remove unregisters w and closes its channel, unless that was done.
-func (l *listener) remove(name string, w *watcher) {
+// idle forgets a channel whose last watcher has gone, unless another came
+// meanwhile: the next sync UNLISTENs it.
+func (l *listener) idle(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c := l.chans[name]
-	if c == nil {
-		return
-	}
-	if _, ok := c.watchers[w]; !ok {
-		return
-	}
-	delete(c.watchers, w)
-	close(w.ch)
-	if len(c.watchers) == 0 {
+	if l.chans[name] != nil && !l.hub.Watched(name) {
 		delete(l.chans, name)
 		l.poke()
 	}
@@ -163,12 +151,9 @@ func (l *listener) close() {
 	defer l.mu.Unlock()
 	for _, c := range l.chans {
 		c.release() // a watch made as the listener closed has no LISTEN to wait for
-		for w := range c.watchers {
-			w.stop()
-			close(w.ch)
-		}
 	}
 	l.chans = map[string]*channel{}
+	l.hub.Close()
 }
 
 // run connects, serves and reconnects with backoff until the listener is
@@ -249,7 +234,7 @@ func (l *listener) serve(conn *pgx.Conn, reconnected bool) error {
 			return err
 		}
 		if reconnected {
-			l.wakeAll()
+			l.hub.WakeAll()
 			reconnected = false
 		}
 
@@ -284,7 +269,7 @@ func (l *listener) serve(conn *pgx.Conn, reconnected bool) error {
 			if position != 0 {
 				l.reads.notified(position)
 			}
-			l.dispatch(note.Channel)
+			l.hub.Wake(note.Channel)
 		case conn.IsClosed():
 			return fmt.Errorf("connection closed: %w", err)
 		case interrupted && errors.Is(wait.Err(), context.DeadlineExceeded):
@@ -345,37 +330,6 @@ func (l *listener) sync(conn *pgx.Conn, listened map[string]bool) error {
 		}
 	}
 	return nil
-}
-
-// dispatch wakes the watchers of the named channels; a watcher with a
-// wake-up pending keeps just that one.
-func (l *listener) dispatch(names ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, name := range names {
-		if c := l.chans[name]; c != nil {
-			for w := range c.watchers {
-				wake(w)
-			}
-		}
-	}
-}
-
-func (l *listener) wakeAll() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, c := range l.chans {
-		for w := range c.watchers {
-			wake(w)
-		}
-	}
-}
-
-func wake(w *watcher) {
-	select {
-	case w.ch <- struct{}{}:
-	default:
-	}
 }
 
 // parsePayload reads the payload of a notification a Store's notifier sent:

@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/messagedb-go/messagedb/domain"
 )
@@ -57,26 +59,33 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 	if err != nil {
 		return n.writeError(ctx, streamName, msgs, expected, err)
 	}
-	type stored struct {
-		res domain.WriteResult
-	}
-	byID := make(map[uuid.UUID]stored, len(msgs))
-	written := false
+	byID := make(map[uuid.UUID]domain.WriteResult, len(msgs))
+	written, conflict := false, false
+	var version int64
 	for rows.Next() {
-		var id [16]byte
-		var s stored
-		var stream, typ string
-		if err := rows.Scan(&id, &stream, &typ, &s.res.Position, &s.res.GlobalPosition, &written); err != nil {
+		var id pgtype.UUID
+		var pos int64
+		var gp pgtype.Int8
+		if err := rows.Scan(&id, nil, nil, &pos, &gp, &written); err != nil {
 			rows.Close()
 			return nil, n.fail(ctx, "write to "+streamName, err)
 		}
-		byID[id] = s
+		if !id.Valid {
+			// A wrong expected version: pos is the stream's version.
+			conflict, version = true, pos
+			continue
+		}
+		byID[id.Bytes] = domain.WriteResult{Position: pos, GlobalPosition: gp.Int64}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return n.writeError(ctx, streamName, msgs, expected, err)
 	}
 
+	if conflict {
+		exp, _ := expected.Value()
+		return nil, &domain.VersionConflictError{StreamName: streamName, Expected: exp, Actual: version}
+	}
 	if !written {
 		// Some ids were stored already, and nothing was written: the
 		// stored messages decide (domain.ResolveStoredIDs), data and
@@ -87,11 +96,11 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 	n.committed(domain.Category(streamName))
 	out := make([]domain.WriteResult, len(msgs))
 	for i, m := range msgs {
-		s, ok := byID[m.ID]
+		r, ok := byID[m.ID]
 		if !ok {
 			return nil, fmt.Errorf("messagedb: postgres: %s: message %s missing from the write's result", n.op("write to "+streamName), m.ID)
 		}
-		out[i] = s.res
+		out[i] = r
 	}
 	return out, nil
 }
@@ -123,16 +132,12 @@ func (n *Namespace) resolveStored(ctx context.Context, streamName string, msgs [
 	return res, err
 }
 
-// writeError translates the error of a write: Message DB's wrong expected
-// version exception and a unique violation on (stream, position) become a
-// *domain.VersionConflictError. A unique violation on the id means that an
-// id the write did not look up (see WriteMessages), or one stored by a
-// write to another category meanwhile, is stored: the stored messages
-// decide (domain.ResolveStoredIDs).
+// writeError translates the error of a write: a unique violation on
+// (stream, position) becomes a *domain.VersionConflictError. A unique
+// violation on the id means that an id the write did not look up (see
+// WriteMessages), or one stored by a write to another category meanwhile,
+// is stored: the stored messages decide (domain.ResolveStoredIDs).
 func (n *Namespace) writeError(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion, err error) ([]domain.WriteResult, error) {
-	if exp, act, ok := parseWrongVersion(err); ok {
-		return nil, &domain.VersionConflictError{StreamName: streamName, Expected: exp, Actual: act}
-	}
 	if isUniqueViolation(err, indexMessagesStream) {
 		// Only a write outside the category lock (in SQL, by hand) can
 		// take the position first; report the version now.
@@ -224,7 +229,7 @@ func (n *Namespace) committed(categories ...string) {
 	for i, c := range categories {
 		channels[i] = NotifyChannel(n.id, c)
 	}
-	n.s.listener.dispatch(channels...)
+	n.s.listener.hub.Wake(channels...)
 	n.s.notifier.signal(channels...)
 }
 
@@ -285,14 +290,12 @@ func (n *Namespace) importStored(ctx context.Context, tx *sql.Tx, ids []string) 
 
 // importRows are the columns of messages to import, as arrays.
 type importRows struct {
-	gp, pos                     []int64
-	time, stream, typ, data, id []string
-	meta                        []*string
-	categories                  []string
+	gp, pos               []int64
+	time                  []time.Time // UTC: PrepareImport makes them so
+	stream, typ, data, id []string
+	meta                  []*string
+	categories            []string
 }
-
-// importTimeLayout is how times are sent: UTC, microseconds.
-const importTimeLayout = "2006-01-02 15:04:05.999999"
 
 // prepareImport validates messages to import, before anything is read:
 // valid names, ids, types and JSON, positions from 0, global positions from
@@ -307,7 +310,7 @@ func prepareImport(msgs []domain.Message, limits domain.Limits) ([]domain.Messag
 	for _, m := range prepared {
 		r.gp = append(r.gp, m.GlobalPosition)
 		r.pos = append(r.pos, m.Position)
-		r.time = append(r.time, m.Time.Format(importTimeLayout))
+		r.time = append(r.time, m.Time)
 		r.stream = append(r.stream, m.StreamName)
 		r.typ = append(r.typ, m.Type)
 		r.data = append(r.data, string(m.Data))

@@ -34,11 +34,11 @@ func (s *Store) Migrate(ctx context.Context, namespaceID string) (before, after 
 		return nil, nil, err
 	}
 	// Opening the database migrates it.
-	d, err := n.e.acquire(ctx)
+	d, err := n.acquire(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer n.e.release()
+	defer n.release()
 	// On the writer's connection, the only one in memory mode.
 	if err := d.lockWriter(ctx); err != nil {
 		return nil, nil, dbError(ctx, "migrate namespace "+namespaceID, err)

@@ -22,9 +22,9 @@ func openTestNamespace(t *testing.T) (*Namespace, *nsDB) {
 	require.NoError(t, err)
 	ns, err := s.Namespace(ctx, "shop")
 	require.NoError(t, err)
-	d, err := ns.e.acquire(ctx)
+	d, err := ns.acquire(ctx)
 	require.NoError(t, err)
-	ns.e.release()
+	ns.release()
 	return ns, d
 }
 

@@ -12,10 +12,12 @@ func (s *Store) OpenedCount() int64 { return s.opened.Load() }
 
 // IsOpen reports whether the Store holds the namespace's database open.
 func (s *Store) IsOpen(id string) bool {
-	s.mu.Lock()
-	e := s.entries[id]
-	s.mu.Unlock()
-	return e != nil && e.db.Load() != nil
+	inc, err := s.nss.Take(id)
+	if err != nil {
+		return false
+	}
+	defer s.nss.Release(id, inc, false)
+	return inc.State.db.Load() != nil
 }
 
 // RegistryDB returns the pool of the registry database (file mode; in memory
@@ -26,11 +28,11 @@ func (s *Store) RegistryDB() *sql.DB { return s.registry.db }
 // needed: the writer's, under the namespace's lock, in memory mode (it is
 // the only one); one from the pool in file mode.
 func (n *Namespace) WithConn(ctx context.Context, f func(*sql.Conn) error) error {
-	d, err := n.e.acquire(ctx)
+	d, err := n.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer n.e.release()
+	defer n.release()
 	if d.shared {
 		if err := d.lockWriter(ctx); err != nil {
 			return err
@@ -49,11 +51,11 @@ func (n *Namespace) WithConn(ctx context.Context, f func(*sql.Conn) error) error
 // ReplaceWriter discards the namespace's writer connection and takes
 // another, as after a failed rollback.
 func (n *Namespace) ReplaceWriter(ctx context.Context) error {
-	d, err := n.e.acquire(ctx)
+	d, err := n.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer n.e.release()
+	defer n.release()
 	if err := d.lock(ctx); err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/internal/incarnation"
+	"github.com/messagedb-go/messagedb/internal/wakeup"
 	"github.com/messagedb-go/messagedb/ports"
 )
 
@@ -16,7 +18,9 @@ import (
 // namespace is deleted through its Store, and with ErrClosed once the Store
 // is closed.
 type Namespace struct {
-	e *entry
+	s   *Store
+	id  string
+	inc *incarnation.Incarnation[nsState]
 }
 
 var (
@@ -26,75 +30,51 @@ var (
 )
 
 // ID returns the namespace's id.
-func (n *Namespace) ID() string { return n.e.id }
+func (n *Namespace) ID() string { return n.id }
 
-// entry is a namespace as a Store holds it: its database, opened on first
-// use, and its watchers.
-type entry struct {
-	store *Store
-	id    string
-
-	// rw is held shared by every call using the database and exclusively
-	// to retire the entry, which therefore waits for the calls in progress.
-	rw   sync.RWMutex
-	gone error // why calls fail; set once, under rw
-
+// nsState is what a Store holds for one incarnation of a namespace: its
+// database, opened on first use, and its watchers.
+type nsState struct {
 	openMu sync.Mutex // one open at a time
 	db     atomic.Pointer[nsDB]
-
-	watch watchers
+	watch  wakeup.Hub
 }
 
-func newEntry(s *Store, id string) *entry {
-	return &entry{store: s, id: id}
-}
-
-// acquire returns the namespace's database, opening and migrating it on first
-// use. On success the caller must call release when done with it.
-func (e *entry) acquire(ctx context.Context) (*nsDB, error) {
-	e.rw.RLock()
-	if e.gone != nil {
-		err := e.gone
-		e.rw.RUnlock()
+// acquire returns the namespace's database, opening and migrating it on
+// first use. On success the caller must call release when done with it: the
+// namespace's deletion waits for it.
+func (n *Namespace) acquire(ctx context.Context) (*nsDB, error) {
+	if err := n.inc.Enter(); err != nil {
 		return nil, err
 	}
-	if d := e.db.Load(); d != nil {
+	st := &n.inc.State
+	if d := st.db.Load(); d != nil {
 		return d, nil
 	}
-	e.openMu.Lock()
-	defer e.openMu.Unlock()
-	if d := e.db.Load(); d != nil {
+	st.openMu.Lock()
+	defer st.openMu.Unlock()
+	if d := st.db.Load(); d != nil {
 		return d, nil
 	}
-	d, err := e.store.openNamespace(ctx, e.id)
+	d, err := n.s.openNamespace(ctx, n.id)
 	if err != nil {
-		e.rw.RUnlock()
+		n.inc.Leave()
 		if errors.Is(err, domain.ErrNamespaceNotFound) {
 			return nil, err
 		}
-		return nil, domain.Wrapf(err, "sqlite: open namespace %s", e.id)
+		return nil, domain.Wrapf(err, "sqlite: open namespace %s", n.id)
 	}
-	e.db.Store(d)
+	st.db.Store(d)
 	return d, nil
 }
 
-func (e *entry) release() { e.rw.RUnlock() }
+func (n *Namespace) release() { n.inc.Leave() }
 
-// retire makes every later call fail with domain.ErrNamespaceNotFound or
-// ErrClosed (reason), closes the watchers' channels and closes the database
-// once the calls in progress are done.
-func (e *entry) retire(reason error) error {
-	if errors.Is(reason, domain.ErrNamespaceNotFound) {
-		reason = domain.NamespaceNotFound(e.id)
-	}
-	e.rw.Lock()
-	defer e.rw.Unlock()
-	if e.gone != nil {
-		return nil
-	}
-	e.gone = reason
-	e.watch.closeAll()
-	if d := e.db.Swap(nil); d != nil {
+// releaseState closes an ended incarnation's watchers and database (the
+// calls in progress are done).
+func releaseState(st *nsState) error {
+	st.watch.Close()
+	if d := st.db.Swap(nil); d != nil {
 		return d.close()
 	}
 	return nil

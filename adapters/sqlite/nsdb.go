@@ -157,8 +157,13 @@ func (rs *readStmts) close() {
 // msgColumns is what collect reads of a message: one text, its parts
 // separated by NUL characters, which no stream name, type or JSON text can
 // hold (see unpacker.unpack). modernc makes several calls into SQLite for each
-// column of each row, and boxes each integer: reading one column rather than
-// eight makes reads of many messages about a third faster.
+// column of each row, and boxes each integer. This hand-written codec is kept
+// because it measurably pays: against the eight columns scanned by
+// database/sql, medians of 8 interleaved runs (internal/benchsuite, 2-core
+// machine) are GetCategoryMessages/sqlite-memory/group 300 µs rather than
+// 387 µs (22.5% less), sqlite-file/all 237 rather than 297 µs (20.0%),
+// GetStreamMessages/sqlite-memory 30.9 rather than 37.8 µs (18.1%), with 235
+// rather than 1,933 allocations per 100 messages.
 const msgColumns = "concat_ws(char(0), global_position, position, id || time, stream_name, type, data, coalesce(metadata, ''))"
 
 // Category read variants: with or without correlation and consumer group.

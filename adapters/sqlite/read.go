@@ -134,10 +134,10 @@ func (n *Namespace) GetLastGlobalPosition(ctx context.Context, category string) 
 // fails once the namespace is deleted or the Store closed, like any read.
 func (n *Namespace) read(ctx context.Context, op, name string, limit int64, query func(*readStmts) (*sql.Rows, error)) ([]domain.Message, error) {
 	if limit == 0 {
-		if _, err := n.e.acquire(ctx); err != nil {
+		if _, err := n.acquire(ctx); err != nil {
 			return nil, err
 		}
-		n.e.release()
+		n.release()
 		return []domain.Message{}, nil
 	}
 	rs, d, err := n.reads(ctx)
@@ -152,13 +152,13 @@ func (n *Namespace) read(ctx context.Context, op, name string, limit int64, quer
 // reads returns the namespace's read statements and database; call
 // endRead with the database once the read is done (its rows closed).
 func (n *Namespace) reads(ctx context.Context) (*readStmts, *nsDB, error) {
-	d, err := n.e.acquire(ctx)
+	d, err := n.acquire(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	rs, err := d.readStmts(ctx)
 	if err != nil {
-		n.e.release()
+		n.release()
 		return nil, nil, dbError(ctx, "read", err)
 	}
 	return rs, d, nil
@@ -166,7 +166,7 @@ func (n *Namespace) reads(ctx context.Context) (*readStmts, *nsDB, error) {
 
 func (n *Namespace) endRead(d *nsDB) {
 	d.endRead()
-	n.e.release()
+	n.release()
 }
 
 // collect reads the rows of a message query (msgColumns). op and name say
@@ -293,38 +293,12 @@ func formatTime(t time.Time) string {
 	return string(t.UTC().AppendFormat(b[:0], timeLayout))
 }
 
-// parseTime parses a stored time. The usual layout is parsed by hand, as
-// reads parse one per message; anything else goes to time.Parse.
+// parseTime parses a stored time (timeLayout, or any RFC 3339 time written
+// into the table by hand), in UTC.
 func parseTime(s string) (time.Time, error) {
-	if len(s) == len(timeLayout) && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
-		s[16] == ':' && s[19] == '.' && s[26] == 'Z' {
-		year, ok1 := digits(s[0:4])
-		month, ok2 := digits(s[5:7])
-		day, ok3 := digits(s[8:10])
-		hour, ok4 := digits(s[11:13])
-		minute, ok5 := digits(s[14:16])
-		sec, ok6 := digits(s[17:19])
-		micro, ok7 := digits(s[20:26])
-		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && month >= 1 && month <= 12 && day >= 1 &&
-			day <= 31 && hour < 24 && minute < 60 && sec < 60 {
-			return time.Date(year, time.Month(month), day, hour, minute, sec, micro*1000, time.UTC), nil
-		}
-	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, err
 	}
 	return t.UTC(), nil
-}
-
-func digits(s string) (int, bool) {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
 }

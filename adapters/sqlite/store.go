@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/uptrace/bun/driver/sqliteshim"
 
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/internal/incarnation"
 	"github.com/messagedb-go/messagedb/internal/migrate"
 	"github.com/messagedb-go/messagedb/ports"
 )
@@ -128,9 +128,10 @@ type Store struct {
 	// on the registry's write lock.
 	admin chan struct{}
 
-	mu      sync.Mutex
-	entries map[string]*entry // namespaces handed out or opened
-	closed  bool
+	// nss holds the current incarnation of each namespace handed out: its
+	// database, opened on first use, and its watchers.
+	nss    incarnation.Registry[nsState]
+	closed atomic.Bool
 }
 
 var _ ports.Store = (*Store)(nil)
@@ -142,11 +143,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{
-		opts:    opts,
-		admin:   make(chan struct{}, 1),
-		entries: make(map[string]*entry),
-	}
+	s := &Store{opts: opts, admin: make(chan struct{}, 1)}
 	var dsn string
 	if opts.InMemory {
 		s.memID = uuid.NewString()
@@ -295,11 +292,7 @@ func (s *Store) lockAdmin(ctx context.Context) error {
 
 func (s *Store) unlockAdmin() { <-s.admin }
 
-func (s *Store) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
+func (s *Store) isClosed() bool { return s.closed.Load() }
 
 // registryRow is a row of the registry.
 type registryRow struct {
@@ -354,7 +347,7 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 	// Not registered: what this Store still holds for the id (a namespace
 	// deleted by another process) and any file left by a create or delete
 	// that did not finish are stale.
-	s.retire(id, domain.ErrNamespaceNotFound)
+	_ = s.nss.End(id, domain.NamespaceNotFound(id), releaseState)
 	if err := s.removeFiles(id); err != nil {
 		return domain.Namespace{}, fmt.Errorf("messagedb: sqlite: create namespace %s: remove stale files: %w", id, err)
 	}
@@ -390,18 +383,15 @@ func (s *Store) CreateNamespace(ctx context.Context, id string, opts domain.Name
 		return domain.Namespace{}, dbError(ctx, "create namespace "+id, err)
 	}
 
-	e := newEntry(s, id)
-	e.db.Store(ndb)
-	s.mu.Lock()
-	if s.closed {
-		// Close ran while this create committed; the namespace exists in
-		// the registry and is opened again by the next Store.
-		s.mu.Unlock()
+	// A new incarnation: the stale one ended above, and handles are made
+	// under the admin lock.
+	inc, err := s.nss.Take(id)
+	if err != nil {
 		_ = ndb.close()
-		return domain.Namespace{}, ErrClosed
+		return domain.Namespace{}, err
 	}
-	s.entries[id] = e
-	s.mu.Unlock()
+	inc.State.db.Store(ndb)
+	s.nss.Release(id, inc, true)
 	return row.namespace()
 }
 
@@ -439,7 +429,7 @@ func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
 	// Close the database (waiting for the calls in progress on it) and
 	// remove its files while the registry is locked, so that no other
 	// process can create the namespace again in between.
-	s.retire(id, domain.ErrNamespaceNotFound)
+	_ = s.nss.End(id, domain.NamespaceNotFound(id), releaseState)
 	rmErr := s.removeFiles(id)
 	if err := tx.Commit(); err != nil {
 		return dbError(ctx, "delete namespace "+id, err)
@@ -507,59 +497,41 @@ func (s *Store) Namespace(ctx context.Context, id string) (*Namespace, error) {
 	if err := domain.ValidateNamespaceID(id); err != nil {
 		return nil, err
 	}
-	if e, err := s.cached(id); err != nil {
+	inc, err := s.nss.Take(id)
+	if err != nil {
 		return nil, err
-	} else if e != nil {
-		return &Namespace{e: e}, nil
 	}
-	// First look-up in this Store: under the admin lock, so that a delete
-	// cannot slip between reading the registry and handing out the store.
-	if err := s.lockAdmin(ctx); err != nil {
+	found := s.nss.Held(inc)
+	if !found {
+		found, err = s.registered(ctx, id, inc)
+	}
+	s.nss.Release(id, inc, found)
+	if err != nil {
 		return nil, err
+	}
+	if !found {
+		return nil, domain.NamespaceNotFound(id)
+	}
+	return &Namespace{s: s, id: id, inc: inc}, nil
+}
+
+// registered looks namespace id up in the registry, the first time this
+// Store hands it out: under the admin lock, so that a delete cannot slip
+// between reading the registry and handing out the store. inc is the
+// incarnation taken for it.
+func (s *Store) registered(ctx context.Context, id string, inc *incarnation.Incarnation[nsState]) (bool, error) {
+	if err := s.lockAdmin(ctx); err != nil {
+		return false, err
 	}
 	defer s.unlockAdmin()
-	if e, err := s.cached(id); err != nil {
-		return nil, err
-	} else if e != nil {
-		return &Namespace{e: e}, nil
+	if err := inc.Err(); err != nil {
+		return false, err // deleted, or the Store closed, meanwhile
 	}
 	exists, err := s.registry.bun.NewSelect().Model((*registryRow)(nil)).Where("id = ?", id).Exists(ctx)
 	if err != nil {
-		return nil, dbError(ctx, "namespace "+id, err)
+		return false, dbError(ctx, "namespace "+id, err)
 	}
-	if !exists {
-		return nil, domain.NamespaceNotFound(id)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	e := newEntry(s, id)
-	s.entries[id] = e
-	return &Namespace{e: e}, nil
-}
-
-// cached returns the entry of a namespace this Store knows.
-func (s *Store) cached(id string) (*entry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	return s.entries[id], nil
-}
-
-// retire closes what the Store holds for the namespace: calls on message
-// stores handed out for it fail with err from now on.
-func (s *Store) retire(id string, err error) {
-	s.mu.Lock()
-	e := s.entries[id]
-	delete(s.entries, id)
-	s.mu.Unlock()
-	if e != nil {
-		e.retire(err)
-	}
+	return exists, nil
 }
 
 // namespacePath returns the database file of a namespace.
@@ -589,25 +561,11 @@ func (s *Store) removeFiles(id string) error {
 func (s *Store) Close() error {
 	s.admin <- struct{}{} // wait for a create or delete in progress
 	defer s.unlockAdmin()
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if s.closed.Swap(true) {
 		return nil
 	}
-	s.closed = true
-	entries := s.entries
-	s.entries = nil
-	s.mu.Unlock()
-	var errs []error
-	for _, e := range entries {
-		if err := e.retire(ErrClosed); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := s.registry.close(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
+	err := s.nss.EndAll(ErrClosed, releaseState)
+	if err := errors.Join(err, s.registry.close()); err != nil {
 		return fmt.Errorf("messagedb: sqlite: close: %v", err)
 	}
 	return nil

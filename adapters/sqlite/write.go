@@ -14,7 +14,7 @@ import (
 
 // WriteMessage appends msg to the stream; see ports.MessageStore.
 func (n *Namespace) WriteMessage(ctx context.Context, streamName string, msg domain.NewMessage, expected domain.ExpectedVersion) (domain.WriteResult, error) {
-	prepared, err := n.e.store.opts.limits().PrepareWrite(streamName, []domain.NewMessage{msg}, expected)
+	prepared, err := n.s.opts.limits().PrepareWrite(streamName, []domain.NewMessage{msg}, expected)
 	if err != nil {
 		return domain.WriteResult{}, err
 	}
@@ -28,7 +28,7 @@ func (n *Namespace) WriteMessage(ctx context.Context, streamName string, msg dom
 // WriteMessages appends msgs to the stream, all or nothing; see
 // ports.MessageStore.
 func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs []domain.NewMessage, expected domain.ExpectedVersion) ([]domain.WriteResult, error) {
-	prepared, err := n.e.store.opts.limits().PrepareWrite(streamName, msgs, expected)
+	prepared, err := n.s.opts.limits().PrepareWrite(streamName, msgs, expected)
 	if err != nil {
 		return nil, err
 	}
@@ -42,11 +42,11 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 // write stores prepared messages in one immediate transaction: idempotency
 // check by id, version check, inserts at version+1... Results go to res.
 func (n *Namespace) write(ctx context.Context, stream string, msgs []domain.NewMessage, expected domain.ExpectedVersion, res []domain.WriteResult) error {
-	d, err := n.e.acquire(ctx)
+	d, err := n.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer n.e.release()
+	defer n.release()
 	fail := func(err error) error { return dbError(ctx, "write "+stream, err) }
 	if err := d.begin(ctx); err != nil {
 		return fail(err)
@@ -115,7 +115,7 @@ func (n *Namespace) write(ctx context.Context, stream string, msgs []domain.NewM
 	if err := d.commit(ctx); err != nil {
 		return fail(err)
 	}
-	n.e.watch.notify(category)
+	n.inc.State.watch.Wake(category)
 	return nil
 }
 
@@ -251,15 +251,15 @@ func streamVersion(ctx context.Context, st *sql.Stmt, stream string) (int64, err
 
 // ImportMessages stores messages as they are; see ports.Importer.
 func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) error {
-	msgs, err := n.e.store.opts.limits().PrepareImport(msgs)
+	msgs, err := n.s.opts.limits().PrepareImport(msgs)
 	if err != nil {
 		return err
 	}
-	d, err := n.e.acquire(ctx)
+	d, err := n.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer n.e.release()
+	defer n.release()
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -312,7 +312,7 @@ func (n *Namespace) ImportMessages(ctx context.Context, msgs []domain.Message) e
 		return dbError(ctx, op, err)
 	}
 	for c := range categories {
-		n.e.watch.notify(c)
+		n.inc.State.watch.Wake(c)
 	}
 	return nil
 }

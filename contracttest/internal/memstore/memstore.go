@@ -1,5 +1,6 @@
 // Package memstore is a small in-memory ports.Store used to check the
-// contract suite itself: every rule comes from the domain package, and one
+// contract suite itself: every rule comes from the domain package, the
+// wake-ups of watchers from internal/wakeup (as on every backend), and one
 // mutex serialises everything, so its behaviour is easy to trust.
 package memstore
 
@@ -14,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/internal/wakeup"
 	"github.com/messagedb-go/messagedb/ports"
 )
 
@@ -39,7 +41,7 @@ type namespace struct {
 	streams  map[string][]int // stream name -> indexes into msgs
 	ids      map[uuid.UUID]int
 	lastGP   int64
-	watchers map[string]map[chan struct{}]struct{}
+	watchers wakeup.Hub // by category
 }
 
 // New returns an empty store with the default limits.
@@ -65,7 +67,7 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	for _, ns := range s.namespaces {
-		ns.closeWatchers()
+		ns.watchers.Close()
 	}
 	return nil
 }
@@ -92,9 +94,8 @@ func (s *Store) CreateNamespace(_ context.Context, id string, opts domain.Namesp
 			Description: opts.Description,
 			CreatedAt:   time.Now().UTC().Truncate(time.Microsecond),
 		},
-		streams:  map[string][]int{},
-		ids:      map[uuid.UUID]int{},
-		watchers: map[string]map[chan struct{}]struct{}{},
+		streams: map[string][]int{},
+		ids:     map[uuid.UUID]int{},
 	}
 	s.namespaces[id] = ns
 	return ns.info, nil
@@ -109,7 +110,7 @@ func (s *Store) DeleteNamespace(_ context.Context, id string) error {
 		return err
 	}
 	ns.deleted = true
-	ns.closeWatchers()
+	ns.watchers.Close()
 	delete(s.namespaces, id)
 	return nil
 }
@@ -163,24 +164,6 @@ func (s *Store) lookup(id string) (*namespace, error) {
 		return nil, domain.NamespaceNotFound(id)
 	}
 	return ns, nil
-}
-
-func (ns *namespace) closeWatchers() {
-	for cat, chans := range ns.watchers {
-		for ch := range chans {
-			close(ch)
-		}
-		delete(ns.watchers, cat)
-	}
-}
-
-func (ns *namespace) notify(category string) {
-	for ch := range ns.watchers[category] {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
 }
 
 type messageStore struct {
@@ -259,7 +242,7 @@ func (m *messageStore) WriteMessages(ctx context.Context, streamName string, msg
 		m.append(msg)
 		out[i] = domain.WriteResult{Position: msg.Position, GlobalPosition: msg.GlobalPosition}
 	}
-	m.ns.notify(domain.Category(streamName))
+	m.ns.watchers.Wake(domain.Category(streamName))
 	return out, nil
 }
 
@@ -419,7 +402,7 @@ func (m *messageStore) ImportMessages(_ context.Context, msgs []domain.Message) 
 		cats[domain.Category(msg.StreamName)] = struct{}{}
 	}
 	for c := range cats {
-		m.ns.notify(c)
+		m.ns.watchers.Wake(c)
 	}
 	return nil
 }
@@ -432,22 +415,7 @@ func (m *messageStore) WatchCategory(ctx context.Context, category string) (<-ch
 		return nil, err
 	}
 	defer m.unlock()
-	ch := make(chan struct{}, 1)
-	if m.ns.watchers[category] == nil {
-		m.ns.watchers[category] = map[chan struct{}]struct{}{}
-	}
-	m.ns.watchers[category][ch] = struct{}{}
-	ns := m.ns
-	go func() {
-		<-ctx.Done()
-		m.s.mu.Lock()
-		defer m.s.mu.Unlock()
-		if _, ok := ns.watchers[category][ch]; ok {
-			delete(ns.watchers[category], ch)
-			close(ch)
-		}
-	}()
-	return ch, nil
+	return m.ns.watchers.Watch(ctx, category), nil
 }
 
 func clone(msg domain.Message) domain.Message {
