@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -40,15 +41,16 @@ func (n *Namespace) WriteMessages(ctx context.Context, streamName string, msgs [
 		return nil, err
 	}
 
-	ids := make([]string, len(msgs))
+	// pgx sends the ids' bytes and the JSON as it is, in every query
+	// execution mode: no text form of an id, no copy of data or metadata.
+	// Nil metadata is NULL.
+	ids := make([]pgtype.UUID, len(msgs))
 	types := make([]string, len(msgs))
-	data := make([]string, len(msgs))
-	metadata := make([]*string, len(msgs))
+	data := make([]json.RawMessage, len(msgs))
+	metadata := make([]json.RawMessage, len(msgs))
 	for i, m := range msgs {
-		ids[i], types[i], data[i] = m.ID.String(), m.Type, string(m.Data)
-		if m.Metadata != nil {
-			metadata[i] = new(string(m.Metadata))
-		}
+		ids[i] = pgtype.UUID{Bytes: m.ID, Valid: true}
+		types[i], data[i], metadata[i] = m.Type, m.Data, m.Metadata
 	}
 	var exp any
 	if v, ok := expected.Value(); ok {
