@@ -43,14 +43,10 @@ type notifier struct {
 	cfg   *pgx.ConnConfig
 	token string // the payload: the Store's token
 
-	ctx    context.Context // canceled by close
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the goroutine has ended
-	kick   chan struct{} // a signal is pending (capacity 1)
+	kick chan struct{} // a signal is pending (capacity 1)
 
-	mu      sync.Mutex
-	started bool
-	closed  bool
+	mu sync.Mutex
+	background
 	pending map[string]struct{}
 
 	sent atomic.Int64  // statements sent, for tests
@@ -58,8 +54,9 @@ type notifier struct {
 }
 
 func newNotifier(cfg *pgx.ConnConfig, token string) *notifier {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &notifier{cfg: cfg, token: token, ctx: ctx, cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1), pending: map[string]struct{}{}}
+	nt := &notifier{cfg: cfg, token: token, kick: make(chan struct{}, 1), pending: map[string]struct{}{}}
+	nt.background = newBackground(nt.run)
+	return nt
 }
 
 // signal queues a notification on each channel, to be sent soon.
@@ -72,10 +69,7 @@ func (nt *notifier) signal(channels ...string) {
 	for _, c := range channels {
 		nt.pending[c] = struct{}{}
 	}
-	if !nt.started {
-		nt.started = true
-		go nt.run()
-	}
+	nt.start()
 	nt.mu.Unlock()
 	select {
 	case nt.kick <- struct{}{}:
@@ -110,13 +104,10 @@ func (nt *notifier) requeue(channels []string) {
 // run sends pending notifications until the notifier is closed, then sends
 // what is left once, within closeFlushTimeout.
 func (nt *notifier) run() {
-	defer close(nt.done)
 	var conn *pgx.Conn
 	defer func() {
 		if conn != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), listenerTimeout)
-			_ = conn.Close(ctx)
-			cancel()
+			closeConn(conn)
 		}
 	}()
 	backoff := minBackoff
@@ -171,9 +162,7 @@ func (nt *notifier) send(ctx context.Context, conn **pgx.Conn, channels []string
 	sctx, cancel := context.WithTimeout(ctx, listenerTimeout)
 	defer cancel()
 	if _, err := (*conn).Exec(sctx, notifySQL, channels, nt.token); err != nil {
-		cctx, cancel := context.WithTimeout(context.Background(), listenerTimeout)
-		_ = (*conn).Close(cctx)
-		cancel()
+		closeConn(*conn)
 		*conn = nil
 		nt.pid.Store(0)
 		return err
@@ -184,13 +173,4 @@ func (nt *notifier) send(ctx context.Context, conn **pgx.Conn, channels []string
 
 // close sends what is pending (within closeFlushTimeout), stops the
 // goroutine and waits for it.
-func (nt *notifier) close() {
-	nt.mu.Lock()
-	nt.closed = true
-	started := nt.started
-	nt.mu.Unlock()
-	nt.cancel()
-	if started {
-		<-nt.done
-	}
-}
+func (nt *notifier) close() { nt.stop(&nt.mu) }

@@ -57,6 +57,56 @@ const (
 	listenerTimeout = 5 * time.Second  // for LISTEN, UNLISTEN and the ping
 )
 
+// background is the life of a goroutine that a Store starts on first use
+// and ends at Close: the listener's and the notifier's. started and closed
+// are guarded by the owner's mutex.
+type background struct {
+	run     func()          // the goroutine's work
+	ctx     context.Context // canceled by stop
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the goroutine has ended
+	started bool
+	closed  bool
+}
+
+func newBackground(run func()) background {
+	ctx, cancel := context.WithCancel(context.Background())
+	return background{run: run, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+}
+
+// start starts the goroutine, unless it was started. The owner's mutex is
+// held.
+func (b *background) start() {
+	if !b.started {
+		b.started = true
+		go func() {
+			defer close(b.done)
+			b.run()
+		}()
+	}
+}
+
+// stop marks the owner closed (under its mutex mu), cancels the goroutine's
+// context and waits for the goroutine to end.
+func (b *background) stop(mu *sync.Mutex) {
+	mu.Lock()
+	b.closed = true
+	started := b.started
+	mu.Unlock()
+	b.cancel()
+	if started {
+		<-b.done
+	}
+}
+
+// closeConn closes a connection of the listener or the notifier, waiting
+// at most listenerTimeout for the server.
+func closeConn(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), listenerTimeout)
+	defer cancel()
+	_ = conn.Close(ctx)
+}
+
 // listener is a Store's LISTEN connection: one goroutine, started on the
 // first watch, that keeps a dedicated connection listening to the channels
 // that have watchers (those of hub) and wakes them on notifications.
@@ -66,16 +116,11 @@ type listener struct {
 	obs   ports.ConnectionObserver // nil: none
 	reads *router                  // learns the primary positions notifications carry; nil without standbys
 
-	ctx    context.Context // canceled by close
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the goroutine has ended
-
 	// hub holds the watchers by channel. Lock order: mu, then hub's.
 	hub wakeup.Hub
 
-	mu        sync.Mutex
-	started   bool
-	closed    bool
+	mu sync.Mutex
+	background
 	chans     map[string]*channel // the channels with watchers
 	dirty     bool                // the set of channels changed since the last sync
 	interrupt context.CancelFunc  // ends the current wait, to sync
@@ -89,8 +134,8 @@ type channel struct {
 }
 
 func newListener(cfg *pgx.ConnConfig, self string, reads *router) *listener {
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &listener{cfg: cfg, self: self, reads: reads, ctx: ctx, cancel: cancel, done: make(chan struct{}), chans: map[string]*channel{}}
+	l := &listener{cfg: cfg, self: self, reads: reads, chans: map[string]*channel{}}
+	l.background = newBackground(l.run)
 	l.hub.Idle = l.idle
 	return l
 }
@@ -110,10 +155,7 @@ func (l *listener) watch(ctx context.Context, name string) (_ <-chan struct{}, r
 		l.poke()
 	}
 	ch := l.hub.Watch(ctx, name)
-	if !l.started {
-		l.started = true
-		go l.run()
-	}
+	l.start()
 	return ch, c.ready, nil
 }
 
@@ -139,14 +181,7 @@ func (l *listener) poke() {
 // close stops the goroutine, waits for it and closes every watcher's
 // channel.
 func (l *listener) close() {
-	l.mu.Lock()
-	l.closed = true
-	started := l.started
-	l.mu.Unlock()
-	l.cancel()
-	if started {
-		<-l.done
-	}
+	l.stop(&l.mu)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, c := range l.chans {
@@ -159,7 +194,6 @@ func (l *listener) close() {
 // run connects, serves and reconnects with backoff until the listener is
 // closed.
 func (l *listener) run() {
-	defer close(l.done)
 	backoff := minBackoff
 	reconnect := false
 	failed := 0 // connection attempts failed in a row
@@ -186,9 +220,7 @@ func (l *listener) run() {
 		}
 		backoff, failed = minBackoff, 0
 		err = l.serve(conn, reconnect)
-		ctx, cancel = context.WithTimeout(context.Background(), listenerTimeout)
-		_ = conn.Close(ctx)
-		cancel()
+		closeConn(conn)
 		l.disconnected()
 		reconnect = true
 		if l.obs != nil && l.ctx.Err() == nil {
