@@ -67,6 +67,8 @@ var goals = func() []Goal {
 		{Op: "CreateNamespace", Backend: "postgres", Max: 50 * ms},
 		// The category read at the rate of a plain SELECT at least.
 		{Op: "GetCategoryMessages/all", Backend: "postgres", Base: "CategoryFloor", RateFactor: 1},
+		// The stream read at the rate of a plain SELECT at least.
+		{Op: "GetStreamMessages", Backend: "postgres", Base: "StreamFloor", RateFactor: 1},
 		// 16 writers at 2.5 times the throughput of one at least.
 		{Op: "WriteScaling/categories-w16/store", Backend: "postgres", Base: "WriteScaling/categories-w1/store", RateFactor: 2.5},
 		// A consumer on another Store handles a message within 5 ms

@@ -300,6 +300,8 @@ func TestVerdict_ScalingAndMetricGoals(t *testing.T) {
 		benchLine("WriteScaling/categories-w16/insert", "postgres", 140_000) + // 0.93×: met
 		benchLine("GetCategoryMessages/all", "postgres", 230_000) +
 		benchLine("CategoryFloor", "postgres", 240_000) + // faster than the floor: met
+		benchLine("GetStreamMessages", "postgres", 150_000) +
+		benchLine("StreamFloor", "postgres", 100_000) + // slower than the floor: missed
 		"BenchmarkWakeLatency/postgres/w16-2\t300\t7681039 ns/op\t3.5 e2e-p50-ms\t61.2 e2e-p99-ms\t1.2 wake-p50-ms\n" +
 		"BenchmarkWakeLatency/postgres/w16-2\t300\t7681039 ns/op\t4.5 e2e-p50-ms\t70.0 e2e-p99-ms\t1.2 wake-p50-ms\n" +
 		"BenchmarkWakeLatency/postgres/w16-2\t300\t7681039 ns/op\t4.0 e2e-p50-ms\t40.0 e2e-p99-ms\t1.2 wake-p50-ms\n"
@@ -312,6 +314,7 @@ func TestVerdict_ScalingAndMetricGoals(t *testing.T) {
 		{"WriteScaling/categories-w1/store", StatusMissed, "0.80×"},
 		{"WriteScaling/categories-w16/store", StatusOK, "3.33×; 0.93×"},
 		{"GetCategoryMessages/all", StatusOK, "4,348 op/s; 1.04×"},
+		{"GetStreamMessages", StatusMissed, "6,667 op/s; 0.67×"},
 		{"WakeLatency/w16", StatusMissed, "4.00 e2e-p50-ms; 61.2 e2e-p99-ms"},
 	} {
 		r := rowOf(rows, tc.op, "postgres")

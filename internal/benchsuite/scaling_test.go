@@ -439,6 +439,40 @@ func reportLatency(b *testing.B, name string, ds []time.Duration) {
 // with the category index, on a pool of its own in pgx's default mode, the
 // rows scanned by pgx into the columns' Go types.
 func BenchmarkCategoryFloor(b *testing.B) {
+	benchFloor(b, func(s string) string {
+		return "SELECT id, stream_name, type, position, global_position, data, metadata, time FROM " + s + ".messages" +
+			" WHERE " + s + ".category(stream_name) = $1 AND global_position >= $2 ORDER BY global_position LIMIT 100"
+	}, 100, func(ctx context.Context, ns *postgres.Namespace) ([]domain.Message, []any, error) {
+		msgs, err := ns.GetCategoryMessages(ctx, benchsuite.FixtureCategory, domain.CategoryOpts{Position: 1001, BatchSize: new(int64(100))})
+		return msgs, []any{benchsuite.FixtureCategory, int64(1001)}, err
+	}, func(i int) []any {
+		return []any{benchsuite.FixtureCategory, 1 + int64(i*7919)%(benchsuite.FixtureSize*9/10)}
+	})
+}
+
+// BenchmarkStreamFloor is the floor of GetStreamMessages on PostgreSQL: a
+// plain SELECT of the same 10 messages of one stream, with the stream
+// index (stream_name, position), read as BenchmarkCategoryFloor reads.
+func BenchmarkStreamFloor(b *testing.B) {
+	benchFloor(b, func(s string) string {
+		return "SELECT id, stream_name, type, position, global_position, data, metadata, time FROM " + s + ".messages" +
+			" WHERE stream_name = $1 AND position >= $2 ORDER BY position LIMIT 10"
+	}, 10, func(ctx context.Context, ns *postgres.Namespace) ([]domain.Message, []any, error) {
+		stream := benchsuite.FixtureStream(7)
+		msgs, err := ns.GetStreamMessages(ctx, stream, domain.GetOpts{Position: 5, BatchSize: new(int64(10))})
+		return msgs, []any{stream, int64(5)}, err
+	}, func(i int) []any {
+		return []any{benchsuite.FixtureStream(i % benchsuite.FixtureStreams), int64(i % 90)}
+	})
+}
+
+// benchFloor benchmarks a plain SELECT of n messages of the PostgreSQL read
+// fixture, query(schema) with the arguments args(i), on a pool of its own in
+// pgx's default mode, the rows scanned by pgx into the columns' Go types.
+// Once, untimed, it checks that the query returns the messages the Store's
+// read of want returns, with want's arguments.
+func benchFloor(b *testing.B, query func(schema string) string, n int,
+	want func(context.Context, *postgres.Namespace) ([]domain.Message, []any, error), args func(i int) []any) {
 	b.Run("postgres", func(b *testing.B) {
 		ctx := context.Background()
 		ns, ok := readFixture(b, pgBackend).(*postgres.Namespace)
@@ -450,9 +484,7 @@ func BenchmarkCategoryFloor(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer pool.Close()
-		s := ns.Schema()
-		query := "SELECT id, stream_name, type, position, global_position, data, metadata, time FROM " + s + ".messages" +
-			" WHERE " + s + ".category(stream_name) = $1 AND global_position >= $2 ORDER BY global_position LIMIT 100"
+		q := query(ns.Schema())
 		type row struct {
 			ID             uuid.UUID
 			StreamName     string
@@ -462,32 +494,31 @@ func BenchmarkCategoryFloor(b *testing.B) {
 			Data, Metadata []byte
 			Time           time.Time
 		}
-		read := func(pos int64) ([]row, error) {
-			rows, err := pool.Query(ctx, query, benchsuite.FixtureCategory, pos)
+		read := func(args []any) ([]row, error) {
+			rows, err := pool.Query(ctx, q, args...)
 			if err != nil {
 				return nil, err
 			}
 			return pgx.CollectRows(rows, pgx.RowToStructByPos[row])
 		}
-		// Once, untimed: the same 100 messages as the Store's read.
-		want, err := ns.GetCategoryMessages(ctx, benchsuite.FixtureCategory, domain.CategoryOpts{Position: 1001, BatchSize: new(int64(100))})
-		if err != nil {
-			b.Fatal(err)
+		// Once, untimed: the same messages as the Store's read.
+		msgs, wantArgs, err := want(ctx, ns)
+		if err != nil || len(msgs) != n {
+			b.Fatal(len(msgs), err)
 		}
-		got, err := read(1001)
-		if err != nil || len(got) != len(want) {
+		got, err := read(wantArgs)
+		if err != nil || len(got) != len(msgs) {
 			b.Fatal(len(got), err)
 		}
 		for k := range got {
-			if got[k].GlobalPosition != want[k].GlobalPosition || got[k].ID != want[k].ID {
-				b.Fatalf("row %d: the floor read %d, the Store %d", k, got[k].GlobalPosition, want[k].GlobalPosition)
+			if got[k].GlobalPosition != msgs[k].GlobalPosition || got[k].ID != msgs[k].ID {
+				b.Fatalf("row %d: the floor read %d, the Store %d", k, got[k].GlobalPosition, msgs[k].GlobalPosition)
 			}
 		}
 		i := 0
 		for b.Loop() {
-			pos := 1 + int64(i*7919)%(benchsuite.FixtureSize*9/10)
-			rows, err := read(pos)
-			if err != nil || len(rows) != 100 {
+			rows, err := read(args(i))
+			if err != nil || len(rows) != n {
 				b.Fatal(len(rows), err)
 			}
 			i++

@@ -63,6 +63,44 @@ type failoverLedger struct {
 	firstAckAfterKill time.Time
 }
 
+// record records write, which started in write.phase and ended in now.
+func (l *failoverLedger) record(write pgWrite, now int32, synchronous bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case write.err == nil:
+		l.acked = append(l.acked, write)
+		if write.phase != phaseUp && l.firstAckAfterKill.IsZero() {
+			l.firstAckAfterKill = time.Now()
+		}
+		if write.phase == phaseRestarted {
+			l.ackedAfter[write.writer]++
+		}
+	case errors.Is(write.err, domain.ErrVersionConflict) && !synchronous && write.phase != phaseUp:
+		// Its version was acknowledged, then lost: nothing was written,
+		// nothing is in doubt.
+		l.conflicts++
+	default:
+		l.failed = append(l.failed, write)
+		if write.phase != phaseUp || now != phaseUp {
+			switch {
+			case errors.Is(write.err, domain.ErrUnavailable):
+				l.unavailable++
+			case errors.Is(write.err, context.DeadlineExceeded):
+				l.deadline++
+			default:
+				if l.other == 0 {
+					l.firstOther = write.err
+				}
+				l.other++
+			}
+		}
+		if now == phaseDown {
+			l.failedDown[write.writer]++
+		}
+	}
+}
+
 func (l *failoverLedger) count(f func() int) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -110,97 +148,22 @@ func testFailover(t *testing.T, synchronous bool) {
 	require.NoError(t, err)
 
 	// The consumer: it rides out the failover by itself.
-	cons := startFailoverConsumer(t, ns)
+	cons := startConsumer(t, ns, "failover")
 	defer cons.stop(t)
 
 	var phase atomic.Int32
 	var killedAt time.Time
 	var ledger failoverLedger
-	start, stop := make(chan struct{}), make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range failoverWriters {
-		wg.Go(func() {
-			<-start
-			known := map[string]int64{}
-			for seq := 0; ; seq++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				write := pgWrite{writer: w, stream: fmt.Sprintf("%s-w%ds%d", pgCategory, w, seq%3), phase: phase.Load()}
-				n := 1
-				if seq%4 == 3 {
-					n = 3
-				}
-				for i := range n {
-					write.msgs = append(write.msgs, domain.NewMessage{ID: uuid.New(), Type: "Written", Data: fmt.Appendf(nil, `{"w":%d,"seq":%d,"i":%d}`, w, seq, i)})
-				}
-				expected := domain.AnyVersion
-				if v, ok := known[write.stream]; ok && seq%2 == 1 {
-					expected = domain.ExpectVersion(v)
-				}
-				wctx, cancel := context.WithTimeout(ctx, pgWriteTimeout)
-				write.results, write.err = ns.WriteBatch(wctx, write.stream, write.msgs, expected)
-				cancel()
-				now := phase.Load()
-				ledger.mu.Lock()
-				switch {
-				case write.err == nil:
-					ledger.acked = append(ledger.acked, write)
-					if write.phase != phaseUp && ledger.firstAckAfterKill.IsZero() {
-						ledger.firstAckAfterKill = time.Now()
-					}
-					if write.phase == phaseRestarted {
-						ledger.ackedAfter[w]++
-					}
-				case errors.Is(write.err, domain.ErrVersionConflict) && !synchronous && write.phase != phaseUp:
-					// Its version was acknowledged, then lost: nothing
-					// was written, nothing is in doubt.
-					ledger.conflicts++
-				default:
-					ledger.failed = append(ledger.failed, write)
-					if write.phase != phaseUp || now != phaseUp {
-						switch {
-						case errors.Is(write.err, domain.ErrUnavailable):
-							ledger.unavailable++
-						case errors.Is(write.err, context.DeadlineExceeded):
-							ledger.deadline++
-						default:
-							if ledger.other == 0 {
-								ledger.firstOther = write.err
-							}
-							ledger.other++
-						}
-					}
-					if now == phaseDown {
-						ledger.failedDown[w]++
-					}
-				}
-				ledger.mu.Unlock()
-				if write.err != nil {
-					if errors.Is(write.err, domain.ErrDuplicateMessageID) ||
-						(errors.Is(write.err, domain.ErrVersionConflict) && (synchronous || write.phase == phaseUp)) {
-						t.Errorf("writer %d: %v", w, write.err)
-					}
-					delete(known, write.stream)
-					time.Sleep(10 * time.Millisecond) // as an application backs off
-					continue
-				}
-				known[write.stream] = write.results[len(write.results)-1].Position
-			}
-		})
-	}
-	stopWriters := func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}
+	// A duplicate message id is wrong, and so is a conflict on an expected
+	// version, but after the failover when replication was asynchronous:
+	// the version the writer knew may have been lost.
+	stopWriters := startWriters(ctx, t, ns, failoverWriters, &phase, func(w pgWrite, now int32) {
+		ledger.record(w, now, synchronous)
+	}, func(w pgWrite) bool {
+		return errors.Is(w.err, domain.ErrDuplicateMessageID) ||
+			(errors.Is(w.err, domain.ErrVersionConflict) && (synchronous || w.phase == phaseUp))
+	})
 	defer stopWriters()
-	close(start)
 
 	waitFor(t, fmt.Sprintf("%d acknowledged writes before the kill", failoverAckedBefore), func() bool {
 		return ledger.count(func() int { return len(ledger.acked) }) >= failoverAckedBefore
@@ -291,25 +254,8 @@ func testFailover(t *testing.T, synchronous bool) {
 	assert.Positive(t, ledger.unavailable, "writes failed with domain.ErrUnavailable during the failover")
 	require.NotEmpty(t, ledger.failed, "no write failed: the failover was not exercised")
 
-	// An application retries each failed write with the same ids: once
-	// each, whether it had been stored or not.
-	for _, w := range ledger.failed {
-		results, err := ns.WriteBatch(ctx, w.stream, w.msgs, domain.AnyVersion)
-		require.NoError(t, err, "retry of a failed write to %s", w.stream)
-		for i, m := range w.msgs {
-			if got, ok := byID[m.ID]; ok {
-				assert.Equal(t, got.Position, results[i].Position, "retry of stored message %s", m.ID)
-				assert.Equal(t, got.GlobalPosition, results[i].GlobalPosition, "retry of stored message %s", m.ID)
-			}
-		}
-	}
-	all = readCategory(t, ns)
-	byID = checkCategory(t, all)
-	for _, w := range ledger.failed {
-		for _, m := range w.msgs {
-			assert.Contains(t, byID, m.ID, "retried message %s", m.ID)
-		}
-	}
+	// An application retries each failed write with the same ids.
+	all, byID = retryFailed(t, ns, ledger.failed, byID)
 	assert.Len(t, all, countMessages(ledger.acked)-lost+countMessages(ledger.failed), "messages stored after the retries")
 
 	// Wake-ups across Stores work again: the listener and the notifier of
@@ -341,7 +287,7 @@ func testFailover(t *testing.T, synchronous bool) {
 		require.NoError(t, err)
 		fresh = append(fresh, m.ID)
 	}
-	cons2 := startFailoverConsumer(t, ns) // the same id
+	cons2 := startConsumer(t, ns, "failover") // the same id
 	cons2.caughtUp(t, readCategory(t, ns)[len(all)+4].GlobalPosition)
 	cons2.stop(t)
 	cons2.mu.Lock()
@@ -411,113 +357,5 @@ func drain(ch <-chan struct{}) {
 		default:
 			return
 		}
-	}
-}
-
-// failoverConsumer is a consumer of the test's category run in the
-// background, recording what it handled.
-type failoverConsumer struct {
-	c      *app.Consumer
-	cancel context.CancelFunc
-	done   chan error
-	caught chan int64
-
-	mu      sync.Mutex
-	order   []uuid.UUID
-	gps     []int64
-	handled map[uuid.UUID]int
-	stopped bool
-}
-
-func startFailoverConsumer(t *testing.T, ns *app.Namespace) *failoverConsumer {
-	t.Helper()
-	fc := &failoverConsumer{caught: make(chan int64, 1000), handled: map[uuid.UUID]int{}}
-	c, err := ns.NewConsumer(pgCategory, fc.handle, app.ConsumerOptions{
-		ID: "failover", BatchSize: 50, PositionUpdateInterval: 10, PollInterval: 20 * time.Millisecond,
-		StoreRetry: app.StoreRetry{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, MaxAttempts: 1000},
-		OnCaughtUp: fc.onCaughtUp,
-	})
-	require.NoError(t, err)
-	fc.c = c
-	fc.run()
-	return fc
-}
-
-func (fc *failoverConsumer) run() {
-	ctx, cancel := context.WithCancel(context.Background())
-	fc.cancel, fc.done = cancel, make(chan error, 1)
-	go func() { fc.done <- fc.c.Run(ctx) }()
-}
-
-func (fc *failoverConsumer) handle(_ context.Context, m domain.Message) error {
-	fc.mu.Lock()
-	defer fc.mu.Unlock()
-	fc.order = append(fc.order, m.ID)
-	fc.gps = append(fc.gps, m.GlobalPosition)
-	fc.handled[m.ID]++
-	return nil
-}
-
-func (fc *failoverConsumer) onCaughtUp(gp int64) {
-	select {
-	case fc.caught <- gp:
-	default:
-	}
-}
-
-// caughtUp waits until the consumer has caught up with global position gp.
-func (fc *failoverConsumer) caughtUp(t *testing.T, gp int64) {
-	t.Helper()
-	deadline := time.After(pgPhaseTimeout)
-	for {
-		select {
-		case got := <-fc.caught:
-			if got >= gp {
-				return
-			}
-		case err := <-fc.done:
-			fc.done <- err
-			t.Fatalf("the consumer stopped: %v", err)
-		case <-deadline:
-			fc.mu.Lock()
-			last := int64(0)
-			if len(fc.gps) > 0 {
-				last = fc.gps[len(fc.gps)-1]
-			}
-			n := len(fc.gps)
-			fc.mu.Unlock()
-			t.Fatalf("the consumer did not catch up with global position %d within %s (it handled %d messages, the last at %d)", gp, pgPhaseTimeout, n, last)
-		}
-	}
-}
-
-// stop stops the consumer and checks that Run returned nil, as a clean
-// stop does.
-func (fc *failoverConsumer) stop(t *testing.T) {
-	fc.mu.Lock()
-	if fc.stopped {
-		fc.mu.Unlock()
-		return
-	}
-	fc.stopped = true
-	fc.mu.Unlock()
-	fc.cancel()
-	assert.NoError(t, <-fc.done, "consumer Run")
-}
-
-// check checks that the consumer handled every message of all, each once,
-// in increasing global position order: it never skipped nor went back.
-func (fc *failoverConsumer) check(t *testing.T, all []domain.Message) {
-	t.Helper()
-	fc.mu.Lock()
-	defer fc.mu.Unlock()
-	for i := 1; i < len(fc.gps); i++ {
-		if fc.gps[i] <= fc.gps[i-1] {
-			t.Errorf("the consumer went back: global position %d handled after %d", fc.gps[i], fc.gps[i-1])
-			break
-		}
-	}
-	for _, m := range all {
-		assert.Equal(t, 1, fc.handled[m.ID], "message %s at global position %d handled once", m.ID, m.GlobalPosition)
 	}
 }

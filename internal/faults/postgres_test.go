@@ -3,7 +3,6 @@ package faults_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -109,85 +108,17 @@ func TestPostgres_ImmediateShutdownWhileWritingAndConsuming(t *testing.T) {
 	require.NoError(t, err)
 
 	// The consumer: it rides out the outage by itself.
-	var handledMu sync.Mutex
-	handled := map[uuid.UUID]int{}
-	caught := make(chan int64, 1000)
-	consumer, err := ns.NewConsumer(pgCategory, func(_ context.Context, m domain.Message) error {
-		handledMu.Lock()
-		handled[m.ID]++
-		handledMu.Unlock()
-		return nil
-	}, app.ConsumerOptions{
-		ID: "survivor", BatchSize: 50, PositionUpdateInterval: 10, PollInterval: 20 * time.Millisecond,
-		StoreRetry: app.StoreRetry{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, MaxAttempts: 1000},
-		OnCaughtUp: func(gp int64) {
-			select {
-			case caught <- gp:
-			default:
-			}
-		},
-	})
-	require.NoError(t, err)
-	consumerCtx, stopConsumer := context.WithCancel(context.Background())
-	defer stopConsumer()
-	runErr := make(chan error, 1)
-	go func() { runErr <- consumer.Run(consumerCtx) }()
+	cons := startConsumer(t, ns, "survivor")
+	defer cons.stop(t)
 
-	// The writers: each owns its streams, so that its expected versions
-	// hold while it knows them; after a failed write it no longer knows
-	// the stream's version (the write may have committed) until a write
-	// with AnyVersion is acknowledged.
+	// The writers: a write that conflicts on its expected version, or on
+	// a message id, is wrong whatever happened to the server.
 	var phase atomic.Int32
 	var ledger pgLedger
-	start, stop := make(chan struct{}), make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range pgWriters {
-		wg.Go(func() {
-			<-start
-			known := map[string]int64{}
-			for seq := 0; ; seq++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				write := pgWrite{writer: w, stream: fmt.Sprintf("%s-w%ds%d", pgCategory, w, seq%3), phase: phase.Load()}
-				n := 1
-				if seq%4 == 3 {
-					n = 3
-				}
-				for i := range n {
-					write.msgs = append(write.msgs, domain.NewMessage{ID: uuid.New(), Type: "Written", Data: fmt.Appendf(nil, `{"w":%d,"seq":%d,"i":%d}`, w, seq, i)})
-				}
-				expected := domain.AnyVersion
-				if v, ok := known[write.stream]; ok && seq%2 == 1 {
-					expected = domain.ExpectVersion(v)
-				}
-				wctx, cancel := context.WithTimeout(ctx, pgWriteTimeout)
-				write.results, write.err = ns.WriteBatch(wctx, write.stream, write.msgs, expected)
-				cancel()
-				ledger.record(write, phase.Load())
-				if write.err != nil {
-					if errors.Is(write.err, domain.ErrVersionConflict) || errors.Is(write.err, domain.ErrDuplicateMessageID) {
-						t.Errorf("writer %d: %v", w, write.err)
-					}
-					delete(known, write.stream)
-					time.Sleep(10 * time.Millisecond) // as an application backs off
-					continue
-				}
-				known[write.stream] = write.results[len(write.results)-1].Position
-			}
-		})
-	}
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}()
-	close(start)
+	stopWriters := startWriters(ctx, t, ns, pgWriters, &phase, ledger.record, func(w pgWrite) bool {
+		return errors.Is(w.err, domain.ErrVersionConflict) || errors.Is(w.err, domain.ErrDuplicateMessageID)
+	})
+	defer stopWriters()
 
 	waitFor(t, "100 acknowledged writes before the crash", func() bool {
 		ledger.mu.Lock()
@@ -224,8 +155,7 @@ func TestPostgres_ImmediateShutdownWhileWritingAndConsuming(t *testing.T) {
 	waitFor(t, "20 acknowledged writes of every writer after the restart", func() bool {
 		return ledger.all(&ledger.ackedAfter, 20)
 	})
-	close(stop)
-	wg.Wait()
+	stopWriters()
 	t.Logf("writers stopped at %s; %d writes started after the restart failed (first: %v)",
 		time.Since(began).Round(time.Millisecond), ledger.failedAfter, ledger.firstAfter)
 	if t.Failed() {
@@ -272,51 +202,21 @@ func TestPostgres_ImmediateShutdownWhileWritingAndConsuming(t *testing.T) {
 		len(ledger.acked), len(ledger.failed), ambiguous, deadlines)
 	require.NotEmpty(t, ledger.failed, "no write failed: the outage was not exercised")
 
-	// An application retries a failed write with the same ids: a write that
-	// had committed is an idempotent retry that returns where it is stored,
-	// one that had not is written now; either way once.
-	for _, w := range ledger.failed {
-		results, err := ns.WriteBatch(ctx, w.stream, w.msgs, domain.AnyVersion)
-		require.NoError(t, err, "retry of a failed write to %s", w.stream)
-		for i, m := range w.msgs {
-			if got, ok := byID[m.ID]; ok {
-				assert.Equal(t, got.Position, results[i].Position, "retry of stored message %s", m.ID)
-				assert.Equal(t, got.GlobalPosition, results[i].GlobalPosition, "retry of stored message %s", m.ID)
-			}
-		}
-	}
-	all = readCategory(t, ns)
-	byID = checkCategory(t, all)
-	for _, w := range ledger.failed {
-		for _, m := range w.msgs {
-			assert.Contains(t, byID, m.ID, "retried message %s", m.ID)
-		}
-	}
+	// An application retries each failed write with the same ids.
+	all, byID = retryFailed(t, ns, ledger.failed, byID)
 	assert.Len(t, all, countMessages(ledger.acked)+countMessages(ledger.failed), "messages stored after the retries")
 
 	// The consumer has ridden out the outage and handled every message.
-	last := all[len(all)-1].GlobalPosition
-	deadline := time.After(pgPhaseTimeout)
-	for caughtUp := false; !caughtUp; {
-		select {
-		case gp := <-caught:
-			caughtUp = gp >= last
-		case err := <-runErr:
-			t.Fatalf("the consumer stopped during the test: %v", err)
-		case <-deadline:
-			t.Fatalf("the consumer did not catch up with global position %d within %s", last, pgPhaseTimeout)
-		}
-	}
-	stopConsumer()
-	require.NoError(t, <-runErr, "Run after the consumer was stopped")
-	handledMu.Lock()
-	defer handledMu.Unlock()
+	cons.caughtUp(t, all[len(all)-1].GlobalPosition)
+	cons.stop(t)
+	cons.mu.Lock()
+	defer cons.mu.Unlock()
 	again := 0
 	for _, m := range all {
-		if !assert.Positive(t, handled[m.ID], "message %s at global position %d was not handled", m.ID, m.GlobalPosition) {
+		if !assert.Positive(t, cons.handled[m.ID], "message %s at global position %d was not handled", m.ID, m.GlobalPosition) {
 			continue
 		}
-		again += handled[m.ID] - 1
+		again += cons.handled[m.ID] - 1
 	}
 	t.Logf("the consumer handled %d messages, %d of them more than once", len(all), again)
 }
