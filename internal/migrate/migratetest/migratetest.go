@@ -208,17 +208,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Database) {
 			"002_b.sql": {Data: []byte("INSERT INTO {{SCHEMA_NAME}}.once VALUES (2)")},
 		}
 		schema := d.NamespaceSchema()
-		ApplyAtOnce(t, 8, func() error {
-			m, err := migrate.New(d.DB, d.Dialect, &migrate.Options{Namespace: files})
-			if err != nil {
-				return err
-			}
-			_, err = m.ApplyNamespaceMigration(ctx, schema)
-			return err
-		})
-		var rows int
-		require.NoError(t, d.DB.QueryRow("SELECT count(*) FROM "+schema+".once").Scan(&rows))
-		require.Equal(t, 2, rows, "each migration must run exactly once")
+		require.Equal(t, 2, applyAtOnce(t, d, files, schema), "each migration must run exactly once")
 	})
 
 	t.Run("FileThatRunsInSeveralTransactions", func(t *testing.T) {
@@ -233,23 +223,30 @@ INSERT INTO {{SCHEMA_NAME}}.once VALUES (1);
 INSERT INTO {{SCHEMA_NAME}}.once VALUES (2);
 `)}}
 		schema := d.NamespaceSchema()
-		ApplyAtOnce(t, 8, func() error {
-			m, err := migrate.New(d.DB, d.Dialect, &migrate.Options{Namespace: files})
-			if err != nil {
-				return err
-			}
-			_, err = m.ApplyNamespaceMigration(ctx, schema)
-			return err
-		})
-		var rows int
-		require.NoError(t, d.DB.QueryRow("SELECT count(*) FROM "+schema+".once").Scan(&rows))
-		require.Equal(t, 2, rows, "each step ran exactly once")
+		require.Equal(t, 2, applyAtOnce(t, d, files, schema), "each step ran exactly once")
 		m, err := migrate.New(d.DB, d.Dialect, &migrate.Options{Namespace: files})
 		require.NoError(t, err)
 		applied, err := m.Applied(ctx, schema)
 		require.NoError(t, err)
 		require.Equal(t, []string{"001_steps"}, Versions(applied))
 	})
+}
+
+// applyAtOnce applies files to schema with 8 Migrators at once and returns
+// how many rows the table schema.once then holds.
+func applyAtOnce(t *testing.T, d Database, files fs.FS, schema string) int {
+	t.Helper()
+	ApplyAtOnce(t, 8, func() error {
+		m, err := migrate.New(d.DB, d.Dialect, &migrate.Options{Namespace: files})
+		if err != nil {
+			return err
+		}
+		_, err = m.ApplyNamespaceMigration(context.Background(), schema)
+		return err
+	})
+	var rows int
+	require.NoError(t, d.DB.QueryRow("SELECT count(*) FROM "+schema+".once").Scan(&rows))
+	return rows
 }
 
 // ApplyAtOnce runs apply in n goroutines released at once and requires
