@@ -20,6 +20,7 @@ import (
 	"github.com/uptrace/bun/driver/sqliteshim"
 
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/internal/migrate/migratetest"
 	"github.com/messagedb-go/messagedb/internal/pgtest"
 	"github.com/messagedb-go/messagedb/migrations"
 )
@@ -284,8 +285,8 @@ func TestMigrate(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
-	_, _, registry := embedded(t, migrations.Metadata, "sqlite")
-	_, _, namespace := embedded(t, migrations.Namespace, "sqlite")
+	_, _, registry := migratetest.Embedded(t, migrations.Metadata, "sqlite")
+	_, _, namespace := migratetest.Embedded(t, migrations.Namespace, "sqlite")
 	later := append(slices.Clone(namespace), "900_later")
 	assert.Equal(t, []migrateLine{
 		{Database: "registry", Before: registry, Migrations: registry},

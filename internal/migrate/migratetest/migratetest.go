@@ -39,17 +39,29 @@ func (d Database) HasTable(t *testing.T, schema, table string) bool {
 	return ok
 }
 
+// Embedded returns the embedded files of a folder of package migrations
+// (migrations.Metadata or migrations.Namespace) for a backend: the folder,
+// its file names in the order they are applied, and their versions. A
+// folder without files fails t, so that what is compared with it is never
+// compared with nothing.
+func Embedded(t *testing.T, folder func(backend string) (fs.FS, error), backend string) (fsys fs.FS, names, versions []string) {
+	t.Helper()
+	fsys, err := folder(backend)
+	require.NoError(t, err)
+	names, err = fs.Glob(fsys, "*.sql") // sorted
+	require.NoError(t, err)
+	require.NotEmpty(t, names, "no embedded migrations for %s", backend)
+	for _, n := range names {
+		versions = append(versions, strings.TrimSuffix(n, ".sql"))
+	}
+	return fsys, names, versions
+}
+
 // NamespaceVersions lists the embedded namespace migrations of a backend.
 func NamespaceVersions(t *testing.T, backend string) []string {
 	t.Helper()
-	fsys, err := migrations.Namespace(backend)
-	require.NoError(t, err)
-	names, err := fs.Glob(fsys, "*.sql") // sorted
-	require.NoError(t, err)
-	for i, n := range names {
-		names[i] = strings.TrimSuffix(n, ".sql")
-	}
-	return names
+	_, _, versions := Embedded(t, migrations.Namespace, backend)
+	return versions
 }
 
 // Versions returns the versions of ms.
