@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -464,4 +465,18 @@ func TestTableCellsKeepTheirRow(t *testing.T) {
 	tb.row("z", "w")
 	require.NoError(t, tb.flush())
 	assert.Equal(t, "A    B\nx y  one  two\nz    w\n", buf.String())
+}
+
+// Every sentinel of errorKinds is its own kind, also wrapped: none is
+// shadowed by a more general one listed before it. A migration the role
+// may not apply has a kind of its own.
+func TestErrorKinds(t *testing.T) {
+	for _, k := range errorKinds {
+		err := fmt.Errorf("messagedb: open: %w", k.err)
+		assert.Equal(t, k.kind, errorObject(err, err.Error()).Kind, "%v", k.err)
+	}
+	var err error = &migrations.PendingError{Schema: "messagedb_shop", Versions: []string{"006_x"}, Role: "app", Owner: "admin"}
+	assert.Equal(t, "migration_pending", errorObject(err, err.Error()).Kind)
+	err = &migrations.Error{File: "006_x.sql", Err: errors.New("syntax error")}
+	assert.Equal(t, "migration_failed", errorObject(err, err.Error()).Kind)
 }
