@@ -7,19 +7,34 @@ import (
 	"testing"
 
 	"github.com/messagedb-go/messagedb/adapters/postgres"
+	"github.com/messagedb-go/messagedb/adapters/sqlite"
 	"github.com/messagedb-go/messagedb/ports"
 )
 
 // The backends' own tests check what each URL opens; these check that
 // every URL reaches its backend, and that what none accepts is refused.
 func TestParseURL(t *testing.T) {
-	for _, raw := range []string{
+	sqliteURLs := []string{
 		"sqlite:./data", "sqlite:///var/lib/app", "sqlite://./data", "SQLite:./data?synchronous=normal",
 		"sqlite3:d", "sqlite::memory:", "memory:", "MEMORY:?max_message_size=-1",
+	}
+	// Some of these would parse as SQLite directories too: the scheme
+	// alone must pick PostgreSQL.
+	postgresURLs := []string{
 		"postgres://u@localhost/db", "postgresql://u:p@h:5432/db?sslmode=x", "POSTGRES://u@h/db", "PostgreSQL://u@h/db?max_message_size=7",
-	} {
-		if _, err := parseURL(raw); err != nil {
-			t.Errorf("parseURL(%q): %v", raw, err)
+	}
+	for _, c := range []struct {
+		urls    []string
+		backend ports.URLOpener
+	}{{sqliteURLs, sqlite.URLOpener{}}, {postgresURLs, postgres.URLOpener{}}} {
+		for _, raw := range c.urls {
+			if _, err := parseURL(raw); err != nil {
+				t.Errorf("parseURL(%q): %v", raw, err)
+			}
+			scheme, _, _ := strings.Cut(raw, ":")
+			if got, _ := backends.lookup(scheme); got != c.backend {
+				t.Errorf("%q reaches %T, want %T", raw, got, c.backend)
+			}
 		}
 	}
 }

@@ -132,6 +132,7 @@ var errorKinds = []struct {
 	{domain.ErrStoreNotFound, "store_not_found"},
 	{app.ErrTargetNotEmpty, "target_not_empty"},
 	{domain.ErrMigrationFailed, "migration_failed"},
+	{domain.ErrMigrationPending, "migration_pending"},
 	{domain.ErrUnavailable, "unavailable"},
 	{context.Canceled, "interrupted"},
 }

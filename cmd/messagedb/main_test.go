@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/uptrace/bun/driver/sqliteshim"
 
 	"github.com/messagedb-go/messagedb/domain"
+	"github.com/messagedb-go/messagedb/internal/migrate/migratetest"
 	"github.com/messagedb-go/messagedb/internal/pgtest"
 	"github.com/messagedb-go/messagedb/migrations"
 )
@@ -284,8 +286,8 @@ func TestMigrate(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
-	_, _, registry := embedded(t, migrations.Metadata, "sqlite")
-	_, _, namespace := embedded(t, migrations.Namespace, "sqlite")
+	_, _, registry := migratetest.Embedded(t, migrations.Metadata, "sqlite")
+	_, _, namespace := migratetest.Embedded(t, migrations.Namespace, "sqlite")
 	later := append(slices.Clone(namespace), "900_later")
 	assert.Equal(t, []migrateLine{
 		{Database: "registry", Before: registry, Migrations: registry},
@@ -463,4 +465,18 @@ func TestTableCellsKeepTheirRow(t *testing.T) {
 	tb.row("z", "w")
 	require.NoError(t, tb.flush())
 	assert.Equal(t, "A    B\nx y  one  two\nz    w\n", buf.String())
+}
+
+// Every sentinel of errorKinds is its own kind, also wrapped: none is
+// shadowed by a more general one listed before it. A migration the role
+// may not apply has a kind of its own.
+func TestErrorKinds(t *testing.T) {
+	for _, k := range errorKinds {
+		err := fmt.Errorf("messagedb: open: %w", k.err)
+		assert.Equal(t, k.kind, errorObject(err, err.Error()).Kind, "%v", k.err)
+	}
+	var err error = &migrations.PendingError{Schema: "messagedb_shop", Versions: []string{"006_x"}, Role: "app", Owner: "admin"}
+	assert.Equal(t, "migration_pending", errorObject(err, err.Error()).Kind)
+	err = &migrations.Error{File: "006_x.sql", Err: errors.New("syntax error")}
+	assert.Equal(t, "migration_failed", errorObject(err, err.Error()).Kind)
 }

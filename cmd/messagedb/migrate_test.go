@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/bun/driver/sqliteshim"
 
+	"github.com/messagedb-go/messagedb/internal/migrate/migratetest"
 	"github.com/messagedb-go/messagedb/internal/pgtest"
 	"github.com/messagedb-go/messagedb/migrations"
 )
@@ -25,20 +26,6 @@ import (
 type migrateLine struct {
 	Database, Namespace string
 	Before, Migrations  []string
-}
-
-// embedded returns the embedded files of a folder of package migrations,
-// in order, with their versions.
-func embedded(t *testing.T, folder func(string) (fs.FS, error), backend string) (fsys fs.FS, names, versions []string) {
-	t.Helper()
-	fsys, err := folder(backend)
-	require.NoError(t, err)
-	names, err = fs.Glob(fsys, "*.sql") // sorted
-	require.NoError(t, err)
-	for _, n := range names {
-		versions = append(versions, strings.TrimSuffix(n, ".sql"))
-	}
-	return fsys, names, versions
 }
 
 var stepSeparator = regexp.MustCompile(`(?m)^-- messagedb:commit[ \t]*\r?$`)
@@ -50,8 +37,7 @@ var stepSeparator = regexp.MustCompile(`(?m)^-- messagedb:commit[ \t]*\r?$`)
 // migrator records.
 func rewind(t *testing.T, backend, schema, createTable string, exec func(string) error) []string {
 	t.Helper()
-	fsys, names, versions := embedded(t, migrations.Namespace, backend)
-	require.NotEmpty(t, names)
+	fsys, names, versions := migratetest.Embedded(t, migrations.Namespace, backend)
 	require.NoError(t, exec(createTable))
 	for i, n := range names[:len(names)-1] {
 		b, err := fs.ReadFile(fsys, n)
@@ -72,7 +58,7 @@ func rewind(t *testing.T, backend, schema, createTable string, exec func(string)
 // schema_migrations table holds.
 func checkMigrate(t *testing.T, e *exe, backend string, all []string, recorded func(id string) []string) {
 	t.Helper()
-	_, _, registry := embedded(t, migrations.Metadata, backend)
+	_, _, registry := migratetest.Embedded(t, migrations.Metadata, backend)
 	lines := jsonLines[migrateLine](t, e.run("migrate", "--json"))
 	assert.Equal(t, []migrateLine{
 		{Database: "registry", Before: registry, Migrations: registry},
@@ -97,7 +83,7 @@ func TestE2E_Migrate_SQLite(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	e := &exe{t: t, db: "sqlite:" + dir}
-	_, _, registry := embedded(t, migrations.Metadata, "sqlite")
+	_, _, registry := migratetest.Embedded(t, migrations.Metadata, "sqlite")
 	assert.Equal(t, []migrateLine{{Database: "registry", Before: []string{}, Migrations: registry}},
 		jsonLines[migrateLine](t, e.run("migrate", "--json")), "a new store")
 	assert.Contains(t, e.run("migrate"), "registry  "+strings.Join(registry, ", "))
@@ -144,7 +130,7 @@ func TestE2E_Migrate_Postgres(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	scheme, rest, _ := strings.Cut(url, ":")
 	e := &exe{t: t, db: strings.ToUpper(scheme) + ":" + rest}
-	_, _, registry := embedded(t, migrations.Metadata, "postgres")
+	_, _, registry := migratetest.Embedded(t, migrations.Metadata, "postgres")
 	assert.Equal(t, []migrateLine{{Database: "registry", Before: []string{}, Migrations: registry}},
 		jsonLines[migrateLine](t, e.run("migrate", "--json")), "a new database")
 

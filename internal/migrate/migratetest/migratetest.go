@@ -39,17 +39,29 @@ func (d Database) HasTable(t *testing.T, schema, table string) bool {
 	return ok
 }
 
+// Embedded returns the embedded files of a folder of package migrations
+// (migrations.Metadata or migrations.Namespace) for a backend: the folder,
+// its file names in the order they are applied, and their versions. A
+// folder without files fails t, so that what is compared with it is never
+// compared with nothing.
+func Embedded(t *testing.T, folder func(backend string) (fs.FS, error), backend string) (fsys fs.FS, names, versions []string) {
+	t.Helper()
+	fsys, err := folder(backend)
+	require.NoError(t, err)
+	names, err = fs.Glob(fsys, "*.sql") // sorted
+	require.NoError(t, err)
+	require.NotEmpty(t, names, "no embedded migrations for %s", backend)
+	for _, n := range names {
+		versions = append(versions, strings.TrimSuffix(n, ".sql"))
+	}
+	return fsys, names, versions
+}
+
 // NamespaceVersions lists the embedded namespace migrations of a backend.
 func NamespaceVersions(t *testing.T, backend string) []string {
 	t.Helper()
-	fsys, err := migrations.Namespace(backend)
-	require.NoError(t, err)
-	names, err := fs.Glob(fsys, "*.sql") // sorted
-	require.NoError(t, err)
-	for i, n := range names {
-		names[i] = strings.TrimSuffix(n, ".sql")
-	}
-	return names
+	_, _, versions := Embedded(t, migrations.Namespace, backend)
+	return versions
 }
 
 // Versions returns the versions of ms.
@@ -208,17 +220,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Database) {
 			"002_b.sql": {Data: []byte("INSERT INTO {{SCHEMA_NAME}}.once VALUES (2)")},
 		}
 		schema := d.NamespaceSchema()
-		ApplyAtOnce(t, 8, func() error {
-			m, err := migrate.New(d.DB, d.Dialect, &migrate.Options{Namespace: files})
-			if err != nil {
-				return err
-			}
-			_, err = m.ApplyNamespaceMigration(ctx, schema)
-			return err
-		})
-		var rows int
-		require.NoError(t, d.DB.QueryRow("SELECT count(*) FROM "+schema+".once").Scan(&rows))
-		require.Equal(t, 2, rows, "each migration must run exactly once")
+		require.Equal(t, 2, applyAtOnce(t, d, files, schema), "each migration must run exactly once")
 	})
 
 	t.Run("FileThatRunsInSeveralTransactions", func(t *testing.T) {
@@ -233,23 +235,30 @@ INSERT INTO {{SCHEMA_NAME}}.once VALUES (1);
 INSERT INTO {{SCHEMA_NAME}}.once VALUES (2);
 `)}}
 		schema := d.NamespaceSchema()
-		ApplyAtOnce(t, 8, func() error {
-			m, err := migrate.New(d.DB, d.Dialect, &migrate.Options{Namespace: files})
-			if err != nil {
-				return err
-			}
-			_, err = m.ApplyNamespaceMigration(ctx, schema)
-			return err
-		})
-		var rows int
-		require.NoError(t, d.DB.QueryRow("SELECT count(*) FROM "+schema+".once").Scan(&rows))
-		require.Equal(t, 2, rows, "each step ran exactly once")
+		require.Equal(t, 2, applyAtOnce(t, d, files, schema), "each step ran exactly once")
 		m, err := migrate.New(d.DB, d.Dialect, &migrate.Options{Namespace: files})
 		require.NoError(t, err)
 		applied, err := m.Applied(ctx, schema)
 		require.NoError(t, err)
 		require.Equal(t, []string{"001_steps"}, Versions(applied))
 	})
+}
+
+// applyAtOnce applies files to schema with 8 Migrators at once and returns
+// how many rows the table schema.once then holds.
+func applyAtOnce(t *testing.T, d Database, files fs.FS, schema string) int {
+	t.Helper()
+	ApplyAtOnce(t, 8, func() error {
+		m, err := migrate.New(d.DB, d.Dialect, &migrate.Options{Namespace: files})
+		if err != nil {
+			return err
+		}
+		_, err = m.ApplyNamespaceMigration(context.Background(), schema)
+		return err
+	})
+	var rows int
+	require.NoError(t, d.DB.QueryRow("SELECT count(*) FROM "+schema+".once").Scan(&rows))
+	return rows
 }
 
 // ApplyAtOnce runs apply in n goroutines released at once and requires
