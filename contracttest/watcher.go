@@ -155,7 +155,8 @@ func waitClosed(t *testing.T, ch <-chan struct{}, why string) {
 // testWatchClosedOnDelete deletes a namespace through the store its
 // watchers watch through: their channels are closed (a consumer waiting for
 // a wake-up learns at once that its namespace is gone), those of another
-// namespace stay open, and the deleted namespace can no longer be watched.
+// namespace stay open, and the deleted namespace can no longer be watched
+// (but can, once created again).
 func testWatchClosedOnDelete(t *testing.T, newStore Factory) {
 	store, ms, id := newStoreAndNamespace(t, newStore)
 	other := newNamespace(t, store)
@@ -172,6 +173,15 @@ func testWatchClosedOnDelete(t *testing.T, newStore Factory) {
 
 	write(t, other, cat+"-1", newMsg("Tested", 0))
 	assert.True(t, receive(t, kept, wakeTimeout, "another namespace's watcher"), "it stays open and wakes")
+
+	// Created again, the namespace is watched as any other.
+	_, err = store.CreateNamespace(t.Context(), id, domain.NamespaceOptions{})
+	require.NoError(t, err)
+	again, err := store.MessageStore(t.Context(), id)
+	require.NoError(t, err)
+	ch := watch(t, again, cat)
+	write(t, again, cat+"-1", newMsg("Tested", 0))
+	assert.True(t, receive(t, ch, wakeTimeout, "a watcher of the namespace created again"), "it wakes")
 }
 
 func testWatchInvalidCategory(t *testing.T, newStore Factory) {
