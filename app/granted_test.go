@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/messagedb-go/messagedb/app"
@@ -22,15 +21,16 @@ import (
 // reads, reads and writes, imports and watches) goes through the role's own
 // store, opened by app.Open with the role's credentials. As a store does for
 // its own deletes, the message stores it handed out for a namespace it
-// deleted stay dead, even when a namespace of that id is created again: the
-// role's store cannot know of the operator's deletes by itself.
+// deleted stay dead, even when a namespace of that id is created again, and
+// their watchers' channels are closed: the role's store cannot know of the
+// operator's deletes by itself.
 type grantedStore struct {
 	ports.Store // the role's
 	owner       ports.Store
 	role        string
 
 	mu      sync.Mutex
-	deleted map[string]*atomic.Bool // per namespace id, the current incarnation's
+	deleted map[string]*life // per namespace id, the current incarnation's
 }
 
 func (g *grantedStore) CreateNamespace(ctx context.Context, id string, opts domain.NamespaceOptions) (domain.Namespace, error) {
@@ -43,7 +43,7 @@ func (g *grantedStore) DeleteNamespace(ctx context.Context, id string) error {
 	if err == nil {
 		g.mu.Lock()
 		if d := g.deleted[id]; d != nil {
-			d.Store(true)
+			d.end()
 			delete(g.deleted, id)
 		}
 		g.mu.Unlock()
@@ -55,7 +55,8 @@ func (g *grantedStore) MessageStore(ctx context.Context, id string) (ports.Messa
 	g.mu.Lock()
 	d := g.deleted[id]
 	if d == nil {
-		d = new(atomic.Bool)
+		d = new(life)
+		d.ctx, d.end = context.WithCancel(context.Background())
 		g.deleted[id] = d
 	}
 	g.mu.Unlock()
@@ -68,16 +69,23 @@ func (g *grantedStore) MessageStore(ctx context.Context, id string) (ports.Messa
 
 func (g *grantedStore) Close() error { return errors.Join(g.Store.Close(), g.owner.Close()) }
 
+// life is one incarnation of a namespace: its context is done once
+// grantedStore deleted it.
+type life struct {
+	ctx context.Context
+	end context.CancelFunc
+}
+
 // grantedNamespace is a message store of the role's store, which fails as
 // deleted once grantedStore deleted its namespace.
 type grantedNamespace struct {
 	ms      ports.MessageStore
 	id      string
-	deleted *atomic.Bool
+	deleted *life
 }
 
 func (n *grantedNamespace) gone() error {
-	if n.deleted.Load() {
+	if n.deleted.ctx.Err() != nil {
 		return domain.NamespaceNotFound(n.id)
 	}
 	return nil
@@ -150,6 +158,10 @@ func (n *grantedNamespace) WatchCategory(ctx context.Context, category string) (
 	if err := n.gone(); err != nil {
 		return nil, err
 	}
+	// The watch ends when grantedStore deletes the namespace.
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(n.deleted.ctx, cancel)
+	context.AfterFunc(ctx, func() { stop() })
 	return n.ms.(ports.Watcher).WatchCategory(ctx, category)
 }
 
@@ -181,7 +193,7 @@ func TestContract_PostgresGrantedRole(t *testing.T) {
 			_ = owner.Close()
 			t.Fatalf("open as the role: %v", err)
 		}
-		s := &grantedStore{Store: mine.Backend(), owner: owner.Backend(), role: role, deleted: map[string]*atomic.Bool{}}
+		s := &grantedStore{Store: mine.Backend(), owner: owner.Backend(), role: role, deleted: map[string]*life{}}
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	})

@@ -123,6 +123,22 @@ func testErrorTextsSameAsReference(t *testing.T, newStore Factory) {
 			_, err := ms.GetStreamMessages(ctx, stream, domain.GetOpts{BatchSize: &bad})
 			return err
 		}},
+		{"InvalidStreamPosition", func(ctx context.Context, _ ports.Store, ms ports.MessageStore) error {
+			_, err := ms.GetStreamMessages(ctx, stream, domain.GetOpts{Position: -1})
+			return err
+		}},
+		{"InvalidAllPosition", func(ctx context.Context, _ ports.Store, ms ports.MessageStore) error {
+			_, err := ms.GetAllMessages(ctx, domain.AllOpts{Position: -1})
+			return err
+		}},
+		{"InvalidAllBatchSize", func(ctx context.Context, _ ports.Store, ms ports.MessageStore) error {
+			_, err := ms.GetAllMessages(ctx, domain.AllOpts{BatchSize: &bad})
+			return err
+		}},
+		{"StreamNotCategory", func(ctx context.Context, _ ports.Store, ms ports.MessageStore) error {
+			_, err := ms.GetCategoryMessages(ctx, stream, domain.CategoryOpts{})
+			return err
+		}},
 		{"InvalidConsumerGroup", func(ctx context.Context, _ ports.Store, ms ports.MessageStore) error {
 			_, err := ms.GetCategoryMessages(ctx, cat, domain.CategoryOpts{ConsumerGroup: &domain.ConsumerGroup{Member: 2, Size: 2}})
 			return err
@@ -170,6 +186,9 @@ func testErrorTextsSameAsReference(t *testing.T, newStore Factory) {
 	if _, ok := ms.(ports.Importer); !ok {
 		failures = failures[:len(failures)-4]
 	}
+	if _, ok := ms.(ports.Watcher); ok {
+		failures = append(failures, failure{"WatchInvalidCategory", watchFailure(stream)})
+	}
 	compareFailures(t, store, ref, ms, refMS, failures)
 }
 
@@ -181,7 +200,7 @@ func testErrorTextsAfterDeleteAndClose(t *testing.T, newStore Factory) {
 	require.NoError(t, store.DeleteNamespace(t.Context(), id))
 	require.NoError(t, ref.DeleteNamespace(t.Context(), id))
 	stream := category(t, "acct") + "-1"
-	compareFailures(t, store, ref, ms, refMS, []failure{
+	failures := []failure{
 		{"WriteAfterDelete", func(ctx context.Context, _ ports.Store, ms ports.MessageStore) error {
 			_, err := ms.WriteMessage(ctx, stream, domain.NewMessage{Type: "X"}, domain.AnyVersion)
 			return err
@@ -194,7 +213,23 @@ func testErrorTextsAfterDeleteAndClose(t *testing.T, newStore Factory) {
 			_, err := ms.GetLastGlobalPosition(ctx, domain.Category(stream))
 			return err
 		}},
-	})
+		{"AllAfterDelete", func(ctx context.Context, _ ports.Store, ms ports.MessageStore) error {
+			_, err := ms.GetAllMessages(ctx, domain.AllOpts{})
+			return err
+		}},
+		{"VersionAfterDelete", func(ctx context.Context, _ ports.Store, ms ports.MessageStore) error {
+			_, err := ms.GetStreamVersion(ctx, stream)
+			return err
+		}},
+		{"MessageStoreAfterDelete", func(ctx context.Context, s ports.Store, _ ports.MessageStore) error {
+			_, err := s.MessageStore(ctx, id)
+			return err
+		}},
+	}
+	if _, ok := ms.(ports.Watcher); ok {
+		failures = append(failures, failure{"WatchAfterDelete", watchFailure(domain.Category(stream))})
+	}
+	compareFailures(t, store, ref, ms, refMS, failures)
 
 	closed, cms, _, _ := closedStore(t, newStore)
 	closedRef := newReference(t)
@@ -214,4 +249,13 @@ func testErrorTextsAfterDeleteAndClose(t *testing.T, newStore Factory) {
 			return err
 		}},
 	})
+}
+
+// watchFailure watches category, on a message store that is a Watcher (as
+// the reference store's are).
+func watchFailure(category string) func(context.Context, ports.Store, ports.MessageStore) error {
+	return func(ctx context.Context, _ ports.Store, ms ports.MessageStore) error {
+		_, err := ms.(ports.Watcher).WatchCategory(ctx, category)
+		return err
+	}
 }

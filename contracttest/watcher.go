@@ -2,6 +2,7 @@ package contracttest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ func watcherCases(caps ports.Capabilities) []testCase {
 		{"WritesThroughAnotherHandle", testWatchOtherHandle},
 		{"EveryWatcherWakes", testWatchSeveral},
 		{"ClosedWhenContextDone", testWatchClosed},
+		{"ClosedWhenNamespaceDeleted", testWatchClosedOnDelete},
 		{"InvalidCategory", testWatchInvalidCategory},
 	}
 	if caps.Importer {
@@ -131,6 +133,55 @@ func testWatchClosed(t *testing.T, newStore Factory) {
 
 	// The store is still usable.
 	write(t, ms, cat+"-1", newMsg("Tested", 1))
+}
+
+// waitClosed waits for ch to be closed, receiving the wake-ups still
+// pending.
+func waitClosed(t *testing.T, ch <-chan struct{}, why string) {
+	t.Helper()
+	deadline := time.After(wakeTimeout)
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			require.FailNow(t, "the channel is not closed "+why, "waited %s", wakeTimeout)
+		}
+	}
+}
+
+// testWatchClosedOnDelete deletes a namespace through the store its
+// watchers watch through: their channels are closed (a consumer waiting for
+// a wake-up learns at once that its namespace is gone), those of another
+// namespace stay open, and the deleted namespace can no longer be watched
+// (but can, once created again).
+func testWatchClosedOnDelete(t *testing.T, newStore Factory) {
+	store, ms, id := newStoreAndNamespace(t, newStore)
+	other := newNamespace(t, store)
+	cat := category(t, "acct")
+	chans := []<-chan struct{}{watch(t, ms, cat), watch(t, ms, cat), watch(t, ms, cat+":command")}
+	kept := watch(t, other, cat)
+
+	require.NoError(t, store.DeleteNamespace(t.Context(), id))
+	for i, ch := range chans {
+		waitClosed(t, ch, fmt.Sprintf("after its namespace is deleted (watcher %d)", i))
+	}
+	_, err := watcher(t, ms).WatchCategory(t.Context(), cat)
+	assert.ErrorIs(t, err, domain.ErrNamespaceNotFound, "watching a deleted namespace")
+
+	write(t, other, cat+"-1", newMsg("Tested", 0))
+	assert.True(t, receive(t, kept, wakeTimeout, "another namespace's watcher"), "it stays open and wakes")
+
+	// Created again, the namespace is watched as any other.
+	_, err = store.CreateNamespace(t.Context(), id, domain.NamespaceOptions{})
+	require.NoError(t, err)
+	again, err := store.MessageStore(t.Context(), id)
+	require.NoError(t, err)
+	ch := watch(t, again, cat)
+	write(t, again, cat+"-1", newMsg("Tested", 0))
+	assert.True(t, receive(t, ch, wakeTimeout, "a watcher of the namespace created again"), "it wakes")
 }
 
 func testWatchInvalidCategory(t *testing.T, newStore Factory) {

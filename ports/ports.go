@@ -123,7 +123,8 @@ type Importer interface {
 type Watcher interface {
 	// WatchCategory returns a channel that receives a value (coalesced: at
 	// most one pending) after messages written to the category have
-	// committed. The channel is closed when ctx is done. A wake-up is a hint:
+	// committed. The channel is closed when ctx is done, or when the
+	// namespace is deleted through the same Store. A wake-up is a hint:
 	// readers still poll, because a notification can be lost (a dropped
 	// connection) and writes from other processes may not notify.
 	WatchCategory(ctx context.Context, category string) (<-chan struct{}, error)

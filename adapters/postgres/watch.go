@@ -29,7 +29,8 @@ import (
 // WatchCategory returns once the listener listens to the channel, or once a
 // connection attempt failed (it then retries on its own, and wakes every
 // watcher when it is back, since notifications were lost meanwhile). The
-// channel is closed when ctx is done or the Store closed.
+// channel is closed when ctx is done, the namespace is deleted through this
+// Store, or the Store closed.
 func (n *Namespace) WatchCategory(ctx context.Context, category string) (<-chan struct{}, error) {
 	if err := domain.ValidateCategory(category); err != nil {
 		return nil, err
@@ -37,6 +38,9 @@ func (n *Namespace) WatchCategory(ctx context.Context, category string) (<-chan 
 	if err := n.checkOpen(); err != nil {
 		return nil, err
 	}
+	// The watch ends with the namespace: a delete through this Store
+	// closes the channel, as on every backend.
+	ctx = n.inc.Bind(ctx)
 	ch, ready, err := n.s.listener.watch(ctx, NotifyChannel(n.id, category))
 	if err != nil {
 		return nil, err

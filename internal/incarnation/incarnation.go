@@ -12,6 +12,7 @@
 package incarnation
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -22,8 +23,10 @@ import (
 type Incarnation[T any] struct {
 	State T
 
-	rw  sync.RWMutex          // held shared by calls in progress, exclusively to end
-	err atomic.Pointer[error] // why calls fail, once ended
+	rw      sync.RWMutex          // held shared by calls in progress, exclusively to end
+	err     atomic.Pointer[error] // why calls fail, once ended
+	life    context.Context       // done once ended; made by Take
+	endLife context.CancelFunc
 
 	// Guarded by the Registry's lock.
 	pending int  // lookups between Take and Release
@@ -54,6 +57,17 @@ func (inc *Incarnation[T]) Enter() error {
 // Leave ends a call that Enter started.
 func (inc *Incarnation[T]) Leave() { inc.rw.RUnlock() }
 
+// Bind returns a context that is done when ctx is, or when the
+// incarnation (one from Take) ends: what lasts no longer than the
+// namespace, such as a watch, runs under it. The incarnation ends before
+// the context is done. Binding takes no goroutine while both live.
+func (inc *Incarnation[T]) Bind(ctx context.Context) context.Context {
+	bound, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(inc.life, cancel)
+	context.AfterFunc(bound, func() { stop() })
+	return bound
+}
+
 // end ends the incarnation with reason once the calls in progress are done,
 // and then runs release, if any, on its state; it returns release's error.
 // An incarnation ended already is left as it is.
@@ -64,6 +78,9 @@ func (inc *Incarnation[T]) end(reason error, release func(*T) error) error {
 		return nil
 	}
 	inc.err.Store(&reason)
+	if inc.endLife != nil {
+		inc.endLife()
+	}
 	if release != nil {
 		return release(&inc.State)
 	}
@@ -96,6 +113,7 @@ func (r *Registry[T]) Take(id string) (*Incarnation[T], error) {
 			r.byID = make(map[string]*Incarnation[T])
 		}
 		inc = new(Incarnation[T])
+		inc.life, inc.endLife = context.WithCancel(context.Background())
 		r.byID[id] = inc
 	}
 	inc.pending++

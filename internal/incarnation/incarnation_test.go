@@ -1,6 +1,7 @@
 package incarnation_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -137,4 +138,30 @@ func TestIncarnation_EndWaitsForCalls(t *testing.T) {
 	assert.True(t, released.Load())
 	assert.Equal(t, int64(32), finished.Load()+refused.Load(), "each goroutine made its calls or was refused")
 	assert.ErrorIs(t, inc.Enter(), errDeleted)
+}
+
+// A context bound to an incarnation is done once the incarnation ends, or
+// once its own parent is done; it outlives neither, and the end of another
+// id's incarnation leaves it alone.
+func TestIncarnation_Bind(t *testing.T) {
+	var r incarnation.Registry[int]
+	inc, other := lookup(t, &r, "a", true), lookup(t, &r, "b", true)
+	bound := inc.Bind(t.Context())
+	parent, cancel := context.WithCancel(t.Context())
+	early := inc.Bind(parent)
+	unrelated := other.Bind(t.Context())
+
+	cancel()
+	<-early.Done() // the parent ended first
+	assert.NoError(t, bound.Err(), "a live incarnation leaves its contexts alone")
+
+	require.NoError(t, r.End("a", errDeleted, nil))
+	<-bound.Done()
+	assert.ErrorIs(t, bound.Err(), context.Canceled)
+	assert.NoError(t, unrelated.Err(), "another id's context lives on")
+
+	late := inc.Bind(t.Context())
+	<-late.Done() // bound after the end: done at once
+	require.NoError(t, r.EndAll(errClosed, nil))
+	<-unrelated.Done()
 }
