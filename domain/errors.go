@@ -120,6 +120,43 @@ var (
 	ErrUnavailable = errors.New("messagedb: store unavailable")
 )
 
+// errorKinds name this package's errors, finer ones first (a
+// message_too_large is also an invalid_message).
+var errorKinds = []struct {
+	err  error
+	kind string
+}{
+	{ErrVersionConflict, "version_conflict"},
+	{ErrDuplicateMessageID, "duplicate_message_id"},
+	{ErrMessageTooLarge, "message_too_large"},
+	{ErrInvalidMessage, "invalid_message"},
+	{ErrInvalidStreamName, "invalid_stream_name"},
+	{ErrInvalidNamespace, "invalid_namespace"},
+	{ErrInvalidOptions, "invalid_options"},
+	{ErrNamespaceNotFound, "namespace_not_found"},
+	{ErrNamespaceExists, "namespace_exists"},
+	{ErrStreamNotFound, "stream_not_found"},
+	{ErrStoreNotFound, "store_not_found"},
+	{ErrMigrationFailed, "migration_failed"},
+	{ErrMigrationPending, "migration_pending"},
+	{ErrUnavailable, "unavailable"},
+	{ErrClosed, "closed"},
+}
+
+// ErrorKind names the failure err matches, in snake case
+// ("version_conflict", "message_too_large", "namespace_not_found", ...;
+// the finest when it matches several), or "" when it matches none of this
+// package's errors. The messagedb command's --json errors and OpenTelemetry's
+// error.type use these names.
+func ErrorKind(err error) string {
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			return k.kind
+		}
+	}
+	return ""
+}
+
 // VersionConflictError reports a write whose expected version did not match
 // the stream's version. It matches ErrVersionConflict.
 type VersionConflictError struct {

@@ -320,38 +320,19 @@ func (o *Observer) ConnectionRestored(conn string, _ int) {
 	o.reconnects.Add(context.Background(), 1, metric.WithAttributes(AttrConnection.String(conn)))
 }
 
-// errorTypes maps messagedb's errors to the values of error.type, finer
-// ones first.
-var errorTypes = []struct {
-	err  error
-	kind string
-}{
-	{domain.ErrVersionConflict, "version_conflict"},
-	{domain.ErrDuplicateMessageID, "duplicate_message_id"},
-	{domain.ErrMessageTooLarge, "message_too_large"},
-	{domain.ErrInvalidMessage, "invalid_message"},
-	{domain.ErrInvalidStreamName, "invalid_stream_name"},
-	{domain.ErrInvalidOptions, "invalid_options"},
-	{domain.ErrStreamNotFound, "stream_not_found"},
-	{domain.ErrNamespaceNotFound, "namespace_not_found"},
-	{domain.ErrNamespaceExists, "namespace_exists"},
-	{domain.ErrInvalidNamespace, "invalid_namespace"},
-	{domain.ErrMigrationFailed, "migration_failed"},
-	{domain.ErrStoreNotFound, "store_not_found"},
-	{domain.ErrClosed, "closed"},
-	{context.Canceled, "canceled"},
-	{context.DeadlineExceeded, "deadline_exceeded"},
-}
-
 // ErrorType returns the error.type of err: the kind of a messagedb error
 // ("version_conflict", "namespace_not_found", ... see the package
 // documentation), "canceled" or "deadline_exceeded" for a context's, and
 // "_OTHER" for any other (a lost connection, a handler's own error).
 func ErrorType(err error) string {
-	for _, e := range errorTypes {
-		if errors.Is(err, e.err) {
-			return e.kind
-		}
+	if k := domain.ErrorKind(err); k != "" {
+		return k
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline_exceeded"
 	}
 	return semconv.ErrorTypeOther.Value.AsString()
 }

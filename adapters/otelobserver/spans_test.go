@@ -2,6 +2,7 @@ package otelobserver_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -152,6 +153,8 @@ func TestErrorType(t *testing.T) {
 		domain.ErrInvalidMessage:                                                "invalid_message",
 		domain.ErrInvalidBatchSize:                                              "invalid_options",
 		domain.ErrClosed:                                                        "closed",
+		fmt.Errorf("connect: %w", domain.ErrUnavailable):                        "unavailable",
+		domain.ErrMigrationPending:                                              "migration_pending",
 		context.DeadlineExceeded:                                                "deadline_exceeded",
 		context.Canceled:                                                        "canceled",
 		assert.AnError:                                                          "_OTHER",

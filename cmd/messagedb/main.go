@@ -112,28 +112,14 @@ func isBadInput(err error) bool {
 	return false
 }
 
-// errorKinds name, for --json, what an error matches: the first that
-// matches is its kind.
+// errorKinds name, for --json, what an error matches beside domain's
+// errors (domain.ErrorKind): the first that matches is its kind.
 var errorKinds = []struct {
 	err  error
 	kind string
 }{
-	{domain.ErrVersionConflict, "version_conflict"},
-	{domain.ErrDuplicateMessageID, "duplicate_message_id"},
-	{domain.ErrMessageTooLarge, "message_too_large"},
-	{domain.ErrInvalidMessage, "invalid_message"},
-	{domain.ErrInvalidStreamName, "invalid_stream_name"},
-	{domain.ErrInvalidNamespace, "invalid_namespace"},
-	{domain.ErrInvalidOptions, "invalid_options"},
 	{app.ErrInvalidURL, "invalid_url"},
-	{domain.ErrNamespaceNotFound, "namespace_not_found"},
-	{domain.ErrNamespaceExists, "namespace_exists"},
-	{domain.ErrStreamNotFound, "stream_not_found"},
-	{domain.ErrStoreNotFound, "store_not_found"},
 	{app.ErrTargetNotEmpty, "target_not_empty"},
-	{domain.ErrMigrationFailed, "migration_failed"},
-	{domain.ErrMigrationPending, "migration_pending"},
-	{domain.ErrUnavailable, "unavailable"},
 	{context.Canceled, "interrupted"},
 }
 
@@ -162,10 +148,14 @@ func errorObject(err error, line string) jsonError {
 		o.Kind = "usage"
 		return o
 	}
-	for _, k := range errorKinds {
-		if errors.Is(err, k.err) {
-			o.Kind = k.kind
-			break
+	if k := domain.ErrorKind(err); k != "" {
+		o.Kind = k
+	} else {
+		for _, k := range errorKinds {
+			if errors.Is(err, k.err) {
+				o.Kind = k.kind
+				break
+			}
 		}
 	}
 	var conflict *domain.VersionConflictError

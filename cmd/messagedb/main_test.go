@@ -475,6 +475,15 @@ func TestErrorKinds(t *testing.T) {
 		err := fmt.Errorf("messagedb: open: %w", k.err)
 		assert.Equal(t, k.kind, errorObject(err, err.Error()).Kind, "%v", k.err)
 	}
+	for want, err := range map[string]error{
+		"version_conflict":  &domain.VersionConflictError{StreamName: "a-1", Expected: 1, Actual: 2},
+		"message_too_large": &domain.MessageTooLargeError{Size: 2, Limit: 1},
+		"invalid_options":   domain.ErrInvalidRole,
+		"unavailable":       fmt.Errorf("connect: %w", domain.ErrUnavailable),
+		"closed":            domain.ErrClosed,
+	} {
+		assert.Equal(t, want, errorObject(err, err.Error()).Kind, "%v", err)
+	}
 	var err error = &migrations.PendingError{Schema: "messagedb_shop", Versions: []string{"006_x"}, Role: "app", Owner: "admin"}
 	assert.Equal(t, "migration_pending", errorObject(err, err.Error()).Kind)
 	err = &migrations.Error{File: "006_x.sql", Err: errors.New("syntax error")}
