@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -152,16 +153,26 @@ func TestIncarnation_Bind(t *testing.T) {
 	unrelated := other.Bind(t.Context())
 
 	cancel()
-	<-early.Done() // the parent ended first
+	requireDone(t, early, "the parent ended first")
 	assert.NoError(t, bound.Err(), "a live incarnation leaves its contexts alone")
 
 	require.NoError(t, r.End("a", errDeleted, nil))
-	<-bound.Done()
+	requireDone(t, bound, "its namespace was deleted")
 	assert.ErrorIs(t, bound.Err(), context.Canceled)
 	assert.NoError(t, unrelated.Err(), "another id's context lives on")
 
 	late := inc.Bind(t.Context())
-	<-late.Done() // bound after the end: done at once
+	requireDone(t, late, "bound after the end: done at once")
 	require.NoError(t, r.EndAll(errClosed, nil))
-	<-unrelated.Done()
+	requireDone(t, unrelated, "every incarnation ended")
+}
+
+// requireDone fails unless ctx is done within a few seconds.
+func requireDone(t *testing.T, ctx context.Context, why string) {
+	t.Helper()
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatalf("context not done: %s", why)
+	}
 }
